@@ -1,0 +1,99 @@
+"""Callbacks scheduled on env steps (the unit of RL), not on Lightning's optimizer-step count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightning import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+
+from lit_irl.errors import check_positive
+
+
+def _crossed(steps: int, batch_steps: int, every: int) -> bool:
+    """True when the last batch (``batch_steps`` env steps ending at ``steps``) crossed a multiple of ``every``."""
+    return steps // every > (steps - batch_steps) // every
+
+
+def _batch_env_steps(module: LightningModule) -> int:
+    return module.env_steps_per_batch * module.world_size
+
+
+class Evaluation(Callback):
+    """Every ``every_n_env_steps``, run the module's deterministic evaluation and log ``eval/return_*``.
+
+    Evaluation draws no random numbers from the training streams, so it does not change training.
+    """
+
+    def __init__(self, every_n_env_steps: int = 10_000, at_end: bool = True) -> None:
+        check_positive(every_n_env_steps=every_n_env_steps)
+        self.every_n_env_steps = every_n_env_steps
+        self.at_end = at_end
+
+    def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
+        steps = int(module.env_steps)
+        due = _crossed(steps, _batch_env_steps(module), self.every_n_env_steps)
+        if due or (self.at_end and trainer.should_stop):
+            module.run_evaluation()
+
+
+class EnvStepCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` that saves every ``every_n_env_steps`` and when training ends.
+
+    ``last.ckpt`` is always kept (``--ckpt_path last`` resumes it); with ``keep_all`` every
+    periodic checkpoint is kept too as ``env_steps=<n>.ckpt`` (experts: medium policies and
+    preference data are drawn from them).
+    """
+
+    def __init__(self, every_n_env_steps: int = 10_000, keep_all: bool = False, dirpath: str | None = None) -> None:
+        check_positive(every_n_env_steps=every_n_env_steps)
+        super().__init__(
+            dirpath=dirpath,
+            filename="env_steps={env_steps}",
+            save_last=True,
+            save_top_k=-1 if keep_all else 0,
+            every_n_train_steps=0,
+            every_n_epochs=0,
+            save_on_train_epoch_end=False,
+            auto_insert_metric_name=False,
+        )
+        self.every_n_env_steps = every_n_env_steps
+
+    def _monitor_candidates(self, trainer: Trainer) -> dict[str, Any]:
+        candidates = super()._monitor_candidates(trainer)
+        candidates["env_steps"] = int(trainer.lightning_module.env_steps)
+        return candidates
+
+    def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
+        steps = int(module.env_steps)
+        if _crossed(steps, _batch_env_steps(module), self.every_n_env_steps) or trainer.should_stop:
+            candidates = self._monitor_candidates(trainer)
+            self._save_topk_checkpoint(trainer, candidates)
+            self._save_last_checkpoint(trainer, candidates)
+
+
+class EnvStepProgressBar(TQDMProgressBar):
+    """Progress in env steps (of ``total_env_steps``), with env-steps/s and the last eval return."""
+
+    def on_train_epoch_start(self, trainer: Trainer, module: LightningModule) -> None:
+        super().on_train_epoch_start(trainer, module)
+        self.train_progress_bar.reset(total=module.total_env_steps)
+        self.train_progress_bar.n = int(module.env_steps)
+        self.train_progress_bar.unit = " env steps"
+
+    def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
+        bar = self.train_progress_bar
+        steps = int(module.env_steps)
+        # About 200 refreshes per run whatever its length: readable in CI logs, cheap in the loop.
+        every = max(module.total_env_steps // 200, _batch_env_steps(module))
+        if _crossed(steps, _batch_env_steps(module), every) or trainer.should_stop:
+            bar.n = steps
+            postfix = {}
+            if getattr(module, "throughput", None):
+                postfix["steps/s"] = f"{module.throughput:.0f}"
+            if module.recent_episode_returns:
+                postfix["train_return"] = f"{module.recent_episode_returns[-1]:.0f}"
+            if module.last_eval_return is not None:
+                postfix["eval_return"] = f"{module.last_eval_return:.1f}"
+            bar.set_postfix(postfix, refresh=False)
+            bar.refresh()

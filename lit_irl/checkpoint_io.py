@@ -1,0 +1,49 @@
+"""Checkpoint files: written atomically, read with one clear error when missing or damaged."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from lit_irl.errors import LitIRLError
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``torch.save`` to a temporary file in the target folder, fsync, then ``os.replace``.
+
+    A crash (or SIGKILL) while writing leaves the previous checkpoint intact and no partial file.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def load_checkpoint(self, path: str | Path, map_location: Any | None = None, weights_only: bool | None = None) -> dict[str, Any]:
+        return load_checkpoint_file(path, map_location)
+
+
+def load_checkpoint_file(path: str | Path, map_location: Any | None = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise LitIRLError(f"checkpoint {path} does not exist; check the path (runs keep theirs in <run>/checkpoints/)")
+    try:
+        # Our checkpoints hold numpy RNG states and replay tensordicts: full unpickling is needed.
+        return torch.load(path, map_location=map_location or "cpu", weights_only=False)
+    except Exception as error:  # torch raises several types for a damaged zip/pickle
+        raise LitIRLError(
+            f"checkpoint {path} is truncated or corrupt ({type(error).__name__}); "
+            f"resume from another checkpoint in {path.parent} or start without --ckpt_path"
+        ) from None

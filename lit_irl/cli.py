@@ -1,0 +1,98 @@
+"""``lit-irl``: LightningCLI for every algorithm (``fit``, ``validate``, ``test``).
+
+    lit-irl fit --config configs/sac/hopper.yaml
+    lit-irl fit --config configs/sac/hopper.yaml --ckpt_path last      # continue the latest run
+    lit-irl test --config configs/sac/hopper.yaml --ckpt_path runs/sac-Hopper-v5/version_0/checkpoints/last.ckpt
+
+Runs are written to ``runs/<algo>-<env>/version_<n>/`` (TensorBoard events, ``config.yaml``,
+``checkpoints/``). ``--trainer.strategy ddp`` is mapped to DDP with ``find_unused_parameters``
+because manual-optimization algorithms make several backward passes per step, each touching one
+network (plain ``ddp`` would fail at the second step).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import Namespace
+from lightning import LightningModule
+from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.strategies import DDPStrategy
+
+import lit_irl.algos  # noqa: F401  (makes ``--model SAC`` resolvable by its short name)
+from lit_irl.callbacks import EnvStepCheckpoint, EnvStepProgressBar, Evaluation
+from lit_irl.checkpoint_io import AtomicCheckpointIO
+from lit_irl.errors import LitIRLError
+
+TRAINER_DEFAULTS: dict[str, Any] = {
+    "logger": {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": "runs"}},
+    "max_epochs": -1,
+    "num_sanity_val_steps": 0,
+    "enable_model_summary": False,
+    "log_every_n_steps": 1,
+    "accelerator": "cpu",
+}
+
+
+class LitIRLCLI(LightningCLI):
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        return {name: keys for name, keys in LightningCLI.subcommands().items() if name != "predict"}
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        # Always present (a config's own trainer.callbacks list cannot drop them by accident).
+        parser.add_lightning_class_args(EnvStepCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(Evaluation, "evaluation")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        logger = config.trainer.logger
+        tensorboard = isinstance(logger, Namespace) and str(logger.get("class_path", "")).endswith("TensorBoardLogger")
+        if tensorboard and logger.init_args.get("name", "lightning_logs") == "lightning_logs":
+            algo = str(config.model.class_path).rsplit(".", 1)[-1].lower()
+            env = config.model.init_args.get("env")
+            logger.init_args.name = f"{algo}-{env.env_id}" if env is not None else algo
+        if config.get("ckpt_path") == "last":
+            if not tensorboard:
+                raise LitIRLError("--ckpt_path last needs the default TensorBoard logger to find the run; give a checkpoint path instead")
+            run_root = Path(logger.init_args.get("save_dir", "runs")) / logger.init_args.name
+            candidates = sorted(run_root.glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+            if not candidates:
+                raise LitIRLError(f"--ckpt_path last: no {run_root}/*/checkpoints/last.ckpt; start without --ckpt_path or give a checkpoint path")
+            config.ckpt_path = str(candidates[-1])
+            # Continue in the same run folder: same TensorBoard curves, same checkpoint folder.
+            logger.init_args.version = candidates[-1].parent.parent.name
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
+        if config.get("strategy") == "ddp":
+            config["strategy"] = DDPStrategy(find_unused_parameters=True)
+        plugins = config.get("plugins") or []
+        plugins = list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
+        config["plugins"] = [*plugins, AtomicCheckpointIO()]
+        given = [*(config.get("callbacks") or []), *callbacks]
+        if config.get("enable_progress_bar", True) is not False and not any(isinstance(c, ProgressBar) for c in given):
+            callbacks = [*callbacks, EnvStepProgressBar()]
+        return super()._instantiate_trainer(config, callbacks)
+
+
+def main(args: list[str] | None = None) -> None:
+    try:
+        LitIRLCLI(
+            LightningModule,
+            subclass_mode_model=True,
+            trainer_defaults=TRAINER_DEFAULTS,
+            seed_everything_default=False,  # seeding is the model's ``seed`` (identical init, per-rank collection)
+            save_config_kwargs={"overwrite": True},
+            args=args,
+            parser_kwargs={"description": "lit_irl: inverse RL and imitation on PyTorch Lightning. Pick an algorithm with --model or a config from configs/."},
+        )
+    except LitIRLError as error:
+        print(f"lit-irl: error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

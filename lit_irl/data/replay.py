@@ -1,0 +1,69 @@
+"""Transition replay on TorchRL's ``TensorDictReplayBuffer`` with a compact, exact ``state_dict``.
+
+Keys of a transition: ``obs``, ``action``, ``next_obs``, ``true_reward`` (the env's, recorded
+always), ``terminated`` (bootstrapping stops) and ``done`` (the episode ended: terminated or
+truncated). When the env reward is hidden, :meth:`TransitionReplay.sample` leaves ``true_reward``
+out, so a learner cannot train on it by accident; metrics ask for it explicitly.
+"""
+
+from __future__ import annotations
+
+import torch
+from tensordict import TensorDict, TensorDictBase
+from torchrl.data import LazyTensorStorage, TensorDictReplayBuffer
+
+from lit_irl.errors import check_positive
+
+TRANSITION_KEYS = ("obs", "action", "next_obs", "true_reward", "terminated", "done")
+
+
+class TransitionReplay:
+    """Uniform replay of single-step transitions."""
+
+    def __init__(self, capacity: int, hide_true_reward: bool = False) -> None:
+        check_positive(buffer_size=capacity)
+        self.capacity = capacity
+        self.hide_true_reward = hide_true_reward
+        self.buffer = TensorDictReplayBuffer(storage=LazyTensorStorage(capacity))
+
+    def __len__(self) -> int:
+        return len(self.buffer)
+
+    def extend(self, transitions: TensorDictBase) -> None:
+        self.buffer.extend(transitions)
+
+    def sample(self, batch_size: int, include_true_reward: bool = False) -> TensorDictBase:
+        batch = self.buffer.sample(batch_size)
+        if self.hide_true_reward and not include_true_reward:
+            del batch["true_reward"]
+        return batch
+
+    def state_dict(self) -> dict:
+        """Only the filled part of the storage (TorchRL's own saves the whole preallocated capacity)."""
+        n = len(self.buffer)
+        data = self.buffer.storage[:n].exclude("index") if n else None
+        writer = self.buffer._writer  # TorchRL keeps the write position here; it is part of exact resume
+        return {"data": data, "cursor": writer._cursor, "write_count": writer._write_count, "capacity": self.capacity}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["capacity"] != self.capacity:
+            raise ValueError(f"replay capacity differs: checkpoint {state['capacity']}, config {self.capacity}")
+        self.buffer.empty()
+        if state["data"] is not None:
+            self.buffer.extend(state["data"])
+        self.buffer._writer._cursor = state["cursor"]
+        self.buffer._writer._write_count = state["write_count"]
+
+
+def empty_transitions(n: int, obs_dim: int, act_dim: int) -> TensorDict:
+    return TensorDict(
+        {
+            "obs": torch.empty(n, obs_dim),
+            "action": torch.empty(n, act_dim),
+            "next_obs": torch.empty(n, obs_dim),
+            "true_reward": torch.empty(n),
+            "terminated": torch.empty(n, dtype=torch.bool),
+            "done": torch.empty(n, dtype=torch.bool),
+        },
+        batch_size=[n],
+    )

@@ -1,0 +1,71 @@
+"""MLPs and ensembles of MLPs evaluated as one batched matmul.
+
+On CPU at the small sizes of this field, Python and dispatch overhead dominate; an ensemble of
+K members as one ``baddbmm`` per layer costs about as much as one member (see STACK_NOTES), which is
+why twin critics and world-model ensembles are built on :class:`EnsembleMLP`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from lit_irl.errors import check_positive
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU, "elu": nn.ELU}
+
+
+def activation(name: str) -> type[nn.Module]:
+    try:
+        return _ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(_ACTIVATIONS)}") from None
+
+
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str = "relu") -> nn.Sequential:
+    """Plain MLP ``in_dim -> hidden... -> out_dim`` with ``act`` between layers."""
+    check_positive(in_dim=in_dim, hidden_sizes=list(hidden), out_dim=out_dim)
+    dims = [in_dim, *hidden]
+    layers: list[nn.Module] = []
+    for d_in, d_out in zip(dims[:-1], dims[1:]):
+        layers += [nn.Linear(d_in, d_out), activation(act)()]
+    layers.append(nn.Linear(dims[-1], out_dim))
+    return nn.Sequential(*layers)
+
+
+class EnsembleLinear(nn.Module):
+    """K independent linear layers applied as one batched matmul: ``(K, B, in) -> (K, B, out)``."""
+
+    def __init__(self, members: int, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(members, in_dim, out_dim))
+        self.bias = nn.Parameter(torch.empty(members, 1, out_dim))
+        # Same init as nn.Linear, per member, so an ensemble member is distributed like an MLP.
+        bound = 1.0 / math.sqrt(in_dim)
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+class EnsembleMLP(nn.Module):
+    """K MLPs with the same shape; input ``(B, in)`` (shared) or ``(K, B, in)``, output ``(K, B, out)``."""
+
+    def __init__(self, members: int, in_dim: int, hidden: Sequence[int], out_dim: int, act: str = "relu") -> None:
+        super().__init__()
+        check_positive(members=members, in_dim=in_dim, hidden_sizes=list(hidden), out_dim=out_dim)
+        self.members = members
+        dims = [in_dim, *hidden, out_dim]
+        self.layers = nn.ModuleList(EnsembleLinear(members, a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.act = activation(act)()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(self.members, -1, -1)
+        for layer in self.layers[:-1]:
+            x = self.act(layer(x))
+        return self.layers[-1](x)
