@@ -12,7 +12,9 @@ network (plain ``ddp`` would fail at the second step).
 
 from __future__ import annotations
 
+import re
 import sys
+from argparse import ArgumentError
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,10 @@ class LitIRLCLI(LightningCLI):
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
         return {name: keys for name, keys in LightningCLI.subcommands().items() if name != "predict"}
+
+    def _parse_ckpt_path(self) -> None:
+        """The run's config comes from --config: the checkpoint is read once, by AtomicCheckpointIO
+        (Lightning's version would load it a second time, with weights_only, and fail on RNG states)."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # Always present (a config's own trainer.callbacks list cannot drop them by accident).
@@ -78,6 +84,32 @@ class LitIRLCLI(LightningCLI):
         return super()._instantiate_trainer(config, callbacks)
 
 
+def _one_line(error: BaseException) -> str:
+    """The message a user needs from a (possibly deeply chained) configuration error."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    for link in chain:
+        if isinstance(link, LitIRLError):
+            return str(link)
+    key = re.search(r'Parser key "([^"]+)"', str(chain[0]))
+    innermost = str(chain[-1]).strip().splitlines()[0]
+    where = f"{key.group(1)}: " if key else ""
+    return f"{where}{innermost} (check the spelling against `lit-irl fit --help` and `lit-irl fit --model <Algo> --help`)"
+
+
+def _is_config_error(error: BaseException) -> bool:
+    """jsonargparse reports bad values as ValueError/TypeError chains raised while parsing and
+    instantiating; anything else (a real bug) keeps its traceback."""
+    seen = error
+    while seen is not None:
+        if isinstance(seen, (LitIRLError, ArgumentError)) or "Does not validate against" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def main(args: list[str] | None = None) -> None:
     try:
         LitIRLCLI(
@@ -87,10 +119,12 @@ def main(args: list[str] | None = None) -> None:
             seed_everything_default=False,  # seeding is the model's ``seed`` (identical init, per-rank collection)
             save_config_kwargs={"overwrite": True},
             args=args,
-            parser_kwargs={"description": "lit_irl: inverse RL and imitation on PyTorch Lightning. Pick an algorithm with --model or a config from configs/."},
+            parser_kwargs={"exit_on_error": False, "description": "lit_irl: inverse RL and imitation on PyTorch Lightning. Pick an algorithm with --model or a config from configs/."},
         )
-    except LitIRLError as error:
-        print(f"lit-irl: error: {error}", file=sys.stderr)
+    except (LitIRLError, ArgumentError, ValueError, TypeError) as error:
+        if not isinstance(error, (LitIRLError, ArgumentError)) and not _is_config_error(error):
+            raise
+        print(f"lit-irl: error: {_one_line(error)}", file=sys.stderr)
         sys.exit(2)
 
 

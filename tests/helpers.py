@@ -1,0 +1,34 @@
+"""Test-only callbacks, passed to the CLI with --trainer.callbacks+=tests.helpers.<Name>."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import torch
+from lightning import Callback
+
+
+class KillAfterCheckpoint(Callback):
+    """SIGKILL this process at the start of the first batch after a checkpoint at ``env_steps`` was written."""
+
+    def __init__(self, env_steps: int) -> None:
+        self.env_steps = env_steps
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        last = Path(trainer.log_dir) / "checkpoints" / "last.ckpt"
+        if int(module.env_steps) >= self.env_steps and last.exists():
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class SaveRankParameters(Callback):
+    """At the end of fit, every rank writes its parameters to ``<directory>/rank<k>.pt``."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def on_train_end(self, trainer, module) -> None:
+        Path(self.directory).mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        torch.save(state, Path(self.directory) / f"rank{trainer.global_rank}.pt")
