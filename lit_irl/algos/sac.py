@@ -15,18 +15,18 @@ class SAC(OnlineRLModule):
     Per ``training_step``: collect ``env_steps_per_batch`` env steps, then make
     ``utd_ratio * env_steps_per_batch`` SAC updates on replayed batches with the env reward.
 
+    The remaining arguments are those of :class:`OnlineRLModule` (collection, budget, evaluation).
+
     Args:
         env: environment (``hide_reward`` must be false: SAC learns from the env reward).
         sac: SAC hyperparameters (networks, step sizes, temperature, batch size).
         utd_ratio: updates per env step (update-to-data ratio).
-        total_env_steps, warmup_steps, env_steps_per_batch, buffer_size, collector,
-        collector_workers, eval_episodes, log_every_env_steps, seed: see :class:`OnlineRLModule`.
     """
 
     def __init__(
         self,
         env: EnvConfig,
-        sac: SACConfig | None = None,
+        sac: SACConfig = SACConfig(),  # never mutated: configs are read-only
         utd_ratio: int = 1,
         total_env_steps: int = 1_000_000,
         warmup_steps: int = 5_000,
@@ -47,7 +47,7 @@ class SAC(OnlineRLModule):
         self.save_hyperparameters()
         self.utd_ratio = utd_ratio
         spec = self.env_spec
-        self.policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, sac or SACConfig())
+        self.policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, sac)
         self.actor = self.policy.actor
 
     def configure_optimizers(self):

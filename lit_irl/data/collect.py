@@ -106,6 +106,8 @@ class EnvRunner:
 
     def state_dict(self) -> dict:
         return {
+            "seed": self.seed,
+            "rank": self.rank,
             "generator": self.generator.get_state(),
             "episode": self.episode,
             "obs": None if self.obs is None else self.obs.copy(),
@@ -115,6 +117,7 @@ class EnvRunner:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        self.seed, self.rank = state["seed"], state["rank"]  # episode seeds continue the saved stream
         self.generator.set_state(state["generator"])
         self.episode = state["episode"]
         self.episode_return, self.episode_length = state["episode_return"], state["episode_length"]

@@ -1,0 +1,164 @@
+"""The spine through the CLI, as a user runs it: fit, test, resume, DDP, TensorBoard, bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import PENDULUM, ROOT, run_cli, tiny_sac_args
+
+# Tags the README documents for every online algorithm.
+DOCUMENTED_TAGS = {
+    "loss/critic", "loss/actor", "loss/alpha", "alpha", "entropy", "q/mean",
+    "train/episode_return", "eval/return_mean", "eval/return_std",
+    "counters/env_steps", "counters/updates", "perf/env_steps_per_s", "perf/updates_per_s",
+}
+
+
+def _run_folder(save_dir: Path) -> Path:
+    (folder,) = list(save_dir.glob("sac-InvertedPendulum-v5/version_*"))
+    return folder
+
+
+def _state(ckpt: Path) -> dict:
+    return torch.load(ckpt, weights_only=False, map_location="cpu")
+
+
+def test_help_is_useful():
+    top = run_cli("--help").stdout
+    assert "fit" in top and "validate" in top and "test" in top and "predict" not in top
+    fit = run_cli("fit", "--help").stdout
+    for option in ("--model", "--checkpoint.every_n_env_steps", "--evaluation.every_n_env_steps", "--trainer.strategy"):
+        assert option in fit, option
+    model = run_cli("fit", "--model.help", "lit_irl.algos.SAC").stdout
+    for option in ("--model.env.env_id", "--model.sac.actor_hidden", "--model.total_env_steps", "update-to-data"):
+        assert option in model, option
+
+
+def test_fit_then_test_and_tensorboard_tags(run_dir: Path):
+    run_cli("fit", *tiny_sac_args(run_dir))
+    folder = _run_folder(run_dir)
+    ckpt = folder / "checkpoints" / "last.ckpt"
+    state = _state(ckpt)
+    assert int(state["state_dict"]["env_steps"]) == 600
+    assert state["lit_irl"]["algo"] == "SAC" and state["lit_irl"]["env_id"] == "InvertedPendulum-v5"
+    assert (folder / "config.yaml").exists()
+    assert not list(folder.rglob("*.tmp")), "no temporary checkpoint files are left behind"
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = folder.glob("events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events))
+    accumulator.Reload()
+    tags = set(accumulator.Tags()["scalars"])
+    assert DOCUMENTED_TAGS <= tags, DOCUMENTED_TAGS - tags
+    steps = [event.step for event in accumulator.Scalars("counters/env_steps")]
+    assert steps == sorted(steps) and steps[-1] == 600, "scalars are logged against env steps"
+
+    result = run_cli("test", "--config", PENDULUM, "--model.init_args.eval_episodes", "3", "--trainer.logger", "false", "--ckpt_path", str(ckpt))
+    assert "mean ± std" in result.stdout and "test/return_mean" in result.stdout
+
+
+def test_resume_after_sigkill_is_bit_identical(run_dir: Path):
+    """2N steps straight == N steps, SIGKILL right after the checkpoint, resume to 2N."""
+    straight, killed = run_dir / "straight", run_dir / "killed"
+    run_cli("fit", *tiny_sac_args(straight, total=800))
+    interrupted = run_cli(
+        "fit", *tiny_sac_args(killed, total=800),
+        "--trainer.callbacks+=tests.helpers.KillAfterCheckpoint", "--trainer.callbacks.env_steps", "400",
+        check=False,
+    )
+    assert interrupted.returncode == -signal.SIGKILL, interrupted.stderr[-2000:]
+    partial = _state(_run_folder(killed) / "checkpoints" / "last.ckpt")
+    assert int(partial["state_dict"]["env_steps"]) == 400
+    run_cli("fit", *tiny_sac_args(killed, total=800), "--ckpt_path", "last")
+
+    a = _state(_run_folder(straight) / "checkpoints" / "last.ckpt")
+    b = _state(_run_folder(killed) / "checkpoints" / "last.ckpt")
+    assert int(b["state_dict"]["env_steps"]) == 800
+    different = [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])]
+    assert not different, f"parameters differ after resume: {different}"
+    for opt_a, opt_b in zip(a["optimizer_states"], b["optimizer_states"]):
+        for sa, sb in zip(opt_a["state"].values(), opt_b["state"].values()):
+            assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_ddp_two_processes_hold_identical_parameters(run_dir: Path):
+    params = run_dir / "params"
+    run_cli(
+        "fit", *tiny_sac_args(run_dir, total=800),
+        "--trainer.strategy", "ddp", "--trainer.devices", "2",
+        "--trainer.callbacks+=tests.helpers.SaveRankParameters", "--trainer.callbacks.directory", str(params),
+        timeout=600,
+    )
+    rank0, rank1 = torch.load(params / "rank0.pt"), torch.load(params / "rank1.pt")
+    assert int(rank0["env_steps"]) == 800, "env steps count both ranks"
+    assert int(rank0["policy.updates"]) > 0
+    different = [k for k in rank0 if not torch.equal(rank0[k], rank1[k])]
+    assert not different, different
+    ckpt = _state(_run_folder(run_dir) / "checkpoints" / "last.ckpt")
+    first_obs = [c["replay"]["data"]["obs"][0] for c in ckpt["collection"]]
+    assert len(first_obs) == 2 and not torch.equal(*first_obs), "each rank collects with its own seed"
+
+
+# ---------------------------------------------------------------- bad input
+def _error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+    lines = [line for line in result.stderr.strip().splitlines() if line.startswith("lit-irl: error:")]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        (["--model.init_args.env.env_id", "Hoper-v5"], "unknown env id 'Hoper-v5'"),
+        (["--model.init_args.bogus", "1"], "Option 'bogus' is not accepted"),
+        (["--trainer.max_epochz", "1"], "max_epochz"),
+        (["--model.init_args.sac.actor_hidden", "[64, 0]"], "actor_hidden must be > 0"),
+        (["--model.init_args.buffer_size", "0"], "buffer_size must be > 0"),
+        (["--model.init_args.sac.batch_size", "-5"], "batch_size must be > 0"),
+        (["--checkpoint.every_n_env_steps", "0"], "every_n_env_steps must be > 0"),
+        (["--ckpt_path", "/nonexistent/last.ckpt"], "does not exist"),
+        (["--ckpt_path", "last"], "no "),
+    ],
+)
+def test_bad_input_is_one_clear_line(run_dir: Path, extra: list[str], expected: str):
+    line = _error(run_cli("fit", *tiny_sac_args(run_dir), *extra, check=False))
+    assert expected in line, line
+
+
+def test_bad_config_file_key(run_dir: Path, tmp_path: Path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("model:\n  class_path: lit_irl.algos.SAC\n  init_args:\n    env: {env_id: Hopper-v5}\n    utd_ration: 2\n")
+    line = _error(run_cli("fit", "--config", str(config), check=False))
+    assert "utd_ration" in line
+
+
+def test_bad_checkpoints(run_dir: Path, tmp_path: Path):
+    run_cli("fit", *tiny_sac_args(run_dir, total=200, warmup=100))
+    ckpt = _run_folder(run_dir) / "checkpoints" / "last.ckpt"
+
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 3])
+    assert "truncated or corrupt" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--ckpt_path", str(truncated), check=False))
+
+    other_env = _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.env.env_id", "Hopper-v5", "--ckpt_path", str(ckpt), check=False))
+    assert "is for InvertedPendulum-v5 (obs 4, act 1" in other_env and "Hopper-v5 (obs 11, act 3" in other_env
+
+    state = _state(ckpt)
+    state["lit_irl"]["algo"] = "MLIRL"
+    other_algo = tmp_path / "other_algo.ckpt"
+    torch.save(state, other_algo)
+    assert "written by MLIRL, this run is SAC" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--ckpt_path", str(other_algo), check=False))
+
+
+def test_sac_refuses_a_hidden_reward(run_dir: Path):
+    assert "hide_reward" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.env.hide_reward", "true", check=False))

@@ -1,0 +1,86 @@
+import torch
+
+from lit_irl.data import EnvRunner, TransitionReplay
+from lit_irl.data.collect import TorchRLRunner
+from lit_irl.envs import EnvConfig, probe_env
+from lit_irl.nn import TanhGaussianActor
+
+KEYS = {"obs", "action", "next_obs", "true_reward", "terminated", "done"}
+
+
+def _actor(config):
+    spec = probe_env(config)
+    torch.manual_seed(0)
+    return TanhGaussianActor(spec.obs_dim, spec.act_dim, [16], spec.action_low, spec.action_high)
+
+
+def test_runner_is_reproducible_and_continues_episodes():
+    config = EnvConfig("InvertedPendulum-v5")
+    actor = _actor(config)
+    a, b = EnvRunner(config, seed=1), EnvRunner(config, seed=1)
+    ta, ea = a.collect(300, actor)
+    tb1, eb1 = b.collect(100, actor)
+    tb2, eb2 = b.collect(200, actor)
+    assert set(ta.keys()) == KEYS and ta.shape == (300,)
+    assert torch.equal(ta["obs"], torch.cat([tb1["obs"], tb2["obs"]]))
+    assert ea == eb1 + eb2 and len(ea) > 0
+    # next_obs of a step is obs of the following step unless the episode ended
+    same = ~ta["done"][:-1]
+    assert torch.equal(ta["next_obs"][:-1][same], ta["obs"][1:][same])
+    c = EnvRunner(config, seed=2)
+    assert not torch.equal(c.collect(300, actor)[0]["obs"], ta["obs"])
+
+
+def test_runner_state_dict_resumes_exactly():
+    config = EnvConfig("Hopper-v5")
+    actor = _actor(config)
+    straight = EnvRunner(config, seed=0)
+    straight.collect(150, actor)
+    state = straight.state_dict()
+    expected, _ = straight.collect(150, actor)
+    resumed = EnvRunner(config, seed=5)
+    resumed.load_state_dict(state)
+    got, _ = resumed.collect(150, actor)
+    for key in KEYS:
+        assert torch.equal(expected[key], got[key]), key
+
+
+def test_warmup_actions_are_uniform_in_the_box():
+    config = EnvConfig("Hopper-v5")
+    transitions, _ = EnvRunner(config, seed=0).collect(500, None)
+    actions = transitions["action"]
+    assert actions.min() >= -1 and actions.max() <= 1 and actions.std() > 0.5
+
+
+def test_replay_round_trip_and_hidden_reward():
+    config = EnvConfig("InvertedPendulum-v5")
+    transitions, _ = EnvRunner(config, seed=0).collect(120, None)
+    replay = TransitionReplay(100, hide_true_reward=True)
+    replay.extend(transitions)  # wraps around: cursor is part of the state
+    copy = TransitionReplay(100, hide_true_reward=True)
+    copy.load_state_dict(replay.state_dict())
+    assert len(copy) == len(replay) == 100
+    torch.manual_seed(0)
+    a = replay.sample(16)
+    torch.manual_seed(0)
+    b = copy.sample(16)
+    assert "true_reward" not in a.keys()
+    assert torch.equal(a["obs"], b["obs"])
+    assert "true_reward" in replay.sample(4, include_true_reward=True).keys()
+    more, _ = EnvRunner(config, seed=1).collect(10, None)
+    replay.extend(more)
+    copy.extend(more)
+    assert torch.equal(replay.buffer.storage[:100]["obs"], copy.buffer.storage[:100]["obs"])
+
+
+def test_torchrl_collector_path_gives_the_same_keys():
+    config = EnvConfig("InvertedPendulum-v5")
+    actor = _actor(config)
+    runner = TorchRLRunner(config, seed=0, rank=0, actor=actor, steps_per_collect=50, warmup_steps=0)
+    try:
+        transitions, episodes = runner.collect(50, actor)
+    finally:
+        runner.close()
+    assert set(transitions.keys()) == KEYS and transitions.shape == (50,)
+    assert transitions["obs"].dtype == torch.float32
+    assert all(length > 0 for _, length in episodes)

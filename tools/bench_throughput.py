@@ -1,0 +1,343 @@
+"""Throughput of the spine, measured side by side in one run (absolute numbers on shared CPUs are noise).
+
+    python tools/bench_throughput.py                 # Hopper-v5, nets (256, 256) and (64, 64)
+    python tools/bench_throughput.py --quick         # fewer repeats
+
+Prints, for the same env, networks and batch:
+  collection  env-steps/s: plain gymnasium loop (reference) | lit_irl fast EnvRunner (+ replay write)
+              | TorchRL Collector over GymEnv (the library default path)
+  SAC update  updates/s:   minimal eager PyTorch SAC update (reference) | lit_irl SACPolicy.update
+              | lit_irl SAC inside Lightning (LightningOptimizer + manual_backward) | TorchRL SACLoss
+  training    env-steps/s: CleanRL-style whole loop (reference) | lit_irl SAC through Trainer.fit
+Each measurement is repeated, interleaved, and the median is reported with its ratio to the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tensordict import TensorDict
+
+from lit_irl.data import EnvRunner, TransitionReplay
+from lit_irl.envs import EnvConfig, probe_env
+from lit_irl.nn import TanhGaussianActor, mlp
+from lit_irl.policy import SACConfig, SACPolicy
+
+warnings.filterwarnings("ignore")
+
+
+def median_rate(fn: Callable[[], int], repeats: int) -> float:
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        n = fn()
+        rates.append(n / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def interleaved(candidates: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
+    """Run candidates round-robin ``repeats`` times (so drifts in machine load hit all alike)."""
+    rates: dict[str, list[float]] = {name: [] for name in candidates}
+    for fn in candidates.values():
+        fn()  # warm-up
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            start = time.perf_counter()
+            n = fn()
+            rates[name].append(n / (time.perf_counter() - start))
+    return {name: statistics.median(r) for name, r in rates.items()}
+
+
+def report(title: str, unit: str, rates: dict[str, float]) -> None:
+    names = list(rates)
+    reference = rates[names[0]]
+    print(f"\n{title}")
+    for name in names:
+        print(f"  {name:<58s} {rates[name]:9.1f} {unit}   {rates[name] / reference:5.2f}x")
+
+
+# ---------------------------------------------------------------- collection
+def bench_collection(env_id: str, hidden: list[int], steps: int, repeats: int) -> dict[str, float]:
+    spec = probe_env(EnvConfig(env_id))
+    actor = TanhGaussianActor(spec.obs_dim, spec.act_dim, hidden, spec.action_low, spec.action_high)
+
+    env = gym.make(env_id)
+    state = {"obs": env.reset(seed=0)[0]}
+
+    def plain_gymnasium() -> int:
+        obs = state["obs"]
+        for _ in range(steps):
+            with torch.no_grad():
+                action = actor.act(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))[0].numpy()
+            obs, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                obs, _ = env.reset()
+        state["obs"] = obs
+        return steps
+
+    runner = EnvRunner(EnvConfig(env_id), seed=0)
+    replay = TransitionReplay(1_000_000)
+
+    def lit_irl_fast() -> int:
+        transitions, _ = runner.collect(steps, actor)
+        replay.extend(transitions)
+        return steps
+
+    from tensordict.nn import TensorDictModule
+    from torchrl.collectors import Collector
+    from torchrl.envs import DoubleToFloat, GymEnv, TransformedEnv
+
+    class Sample(torch.nn.Module):
+        def forward(self, observation: torch.Tensor) -> torch.Tensor:
+            return actor.act(observation)
+
+    collector = Collector(
+        lambda: TransformedEnv(GymEnv(env_id), DoubleToFloat()),
+        TensorDictModule(Sample(), in_keys=["observation"], out_keys=["action"]),
+        frames_per_batch=steps,
+        total_frames=-1,
+    )
+    batches = iter(collector)
+
+    def torchrl_collector() -> int:
+        return next(batches).numel()
+
+    rates = interleaved(
+        {
+            "plain gymnasium step loop (reference)": plain_gymnasium,
+            "lit_irl EnvRunner, collector=fast (+ replay write)": lit_irl_fast,
+            "TorchRL Collector(GymEnv + DoubleToFloat)": torchrl_collector,
+        },
+        repeats,
+    )
+    collector.shutdown()
+    return rates
+
+
+# -------------------------------------------------------------- SAC updates
+class ReferenceSAC:
+    """The minimal eager SAC update (CleanRL-style): two critic MLPs, default Adam, Polyak loop."""
+
+    def __init__(self, policy: SACPolicy, config: SACConfig, obs_dim: int, act_dim: int) -> None:
+        self.actor = copy.deepcopy(policy.actor)
+        self.q1 = mlp(obs_dim + act_dim, config.critic_hidden, 1)
+        self.q2 = mlp(obs_dim + act_dim, config.critic_hidden, 1)
+        self.q1_target, self.q2_target = copy.deepcopy(self.q1), copy.deepcopy(self.q2)
+        self.log_alpha = torch.zeros(1, requires_grad=True)
+        self.q_opt = torch.optim.Adam([*self.q1.parameters(), *self.q2.parameters()], lr=config.critic_lr)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr)
+        self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=config.alpha_lr)
+        self.gamma, self.tau, self.target_entropy = config.gamma, config.tau, -act_dim
+
+    def update(self, obs, action, reward, next_obs, terminated) -> None:
+        alpha = self.log_alpha.exp().item()
+        with torch.no_grad():
+            next_action, next_logp = self.actor(next_obs)
+            x = torch.cat([next_obs, next_action], 1)
+            next_q = torch.min(self.q1_target(x), self.q2_target(x)).view(-1) - alpha * next_logp
+            target = reward + (1 - terminated) * self.gamma * next_q
+        x = torch.cat([obs, action], 1)
+        q_loss = F.mse_loss(self.q1(x).view(-1), target) + F.mse_loss(self.q2(x).view(-1), target)
+        self.q_opt.zero_grad()
+        q_loss.backward()
+        self.q_opt.step()
+
+        pi, logp = self.actor(obs)
+        x = torch.cat([obs, pi], 1)
+        actor_loss = (alpha * logp - torch.min(self.q1(x), self.q2(x)).view(-1)).mean()
+        self.actor_opt.zero_grad()
+        actor_loss.backward()
+        self.actor_opt.step()
+        with torch.no_grad():
+            _, logp = self.actor(obs)
+        alpha_loss = (-self.log_alpha.exp() * (logp + self.target_entropy)).mean()
+        self.alpha_opt.zero_grad()
+        alpha_loss.backward()
+        self.alpha_opt.step()
+
+        with torch.no_grad():
+            for net, target_net in ((self.q1, self.q1_target), (self.q2, self.q2_target)):
+                for p, tp in zip(net.parameters(), target_net.parameters()):
+                    tp.data.copy_(self.tau * p.data + (1 - self.tau) * tp.data)
+
+
+def bench_updates(env_id: str, hidden: list[int], updates: int, repeats: int) -> dict[str, float]:
+    spec = probe_env(EnvConfig(env_id))
+    config = SACConfig(actor_hidden=hidden, critic_hidden=hidden, batch_size=256)
+    n = 256
+    batch = TensorDict(
+        {
+            "obs": torch.randn(n, spec.obs_dim),
+            "action": torch.rand(n, spec.act_dim) * 2 - 1,
+            "next_obs": torch.randn(n, spec.obs_dim),
+            "true_reward": torch.randn(n),
+            "terminated": torch.zeros(n, dtype=torch.bool),
+            "done": torch.zeros(n, dtype=torch.bool),
+        },
+        batch_size=[n],
+    )
+    policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, config)
+    optimizers = policy.make_optimizers()
+    reference = ReferenceSAC(policy, config, spec.obs_dim, spec.act_dim)
+    terminated = batch["terminated"].float()
+
+    def reference_update() -> int:
+        for _ in range(updates):
+            reference.update(batch["obs"], batch["action"], batch["true_reward"], batch["next_obs"], terminated)
+        return updates
+
+    def ours() -> int:
+        for _ in range(updates):
+            policy.update(batch, batch["true_reward"], optimizers)
+        return updates
+
+    candidates = {"minimal eager PyTorch SAC update (reference)": reference_update, "lit_irl SACPolicy.update": ours}
+    candidates["lit_irl SAC in Lightning (manual_backward, LightningOptimizer)"] = lightning_updates(batch, spec, config, updates)
+    torchrl_loss = torchrl_sac_updates(batch, spec, config, updates)
+    if torchrl_loss is not None:
+        candidates["TorchRL SACLoss (same nets)"] = torchrl_loss
+    return interleaved(candidates, repeats)
+
+
+def lightning_updates(batch: TensorDict, spec, config: SACConfig, updates: int) -> Callable[[], int]:
+    """Our update as the SAC module runs it: Lightning-wrapped optimizers and manual_backward."""
+    import lightning as L
+
+    from lit_irl.algos import SAC
+
+    module = SAC(EnvConfig(spec.env_id), sac=config, total_env_steps=10**9, warmup_steps=0)
+    trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
+    trainer.strategy.connect(module)
+    trainer.strategy._lightning_module = module
+    module.trainer = trainer
+    trainer.strategy.setup_optimizers(trainer)
+    from lightning.pytorch.core.optimizer import LightningOptimizer
+
+    optimizers = [LightningOptimizer._to_lightning_optimizer(o, trainer.strategy) for o in trainer.strategy.optimizers]
+    trainer.strategy._lightning_optimizers = optimizers
+
+    def run() -> int:
+        for _ in range(updates):
+            module.policy.update(batch, batch["true_reward"], optimizers, module.manual_backward)
+        return updates
+
+    return run
+
+
+def torchrl_sac_updates(batch: TensorDict, spec, config: SACConfig, updates: int) -> Callable[[], int] | None:
+    try:
+        from tensordict.nn import NormalParamExtractor, TensorDictModule
+        from torchrl.modules import MLP, ProbabilisticActor, TanhNormal, ValueOperator
+        from torchrl.objectives import SACLoss, SoftUpdate
+    except ImportError:
+        return None
+    actor_net = torch.nn.Sequential(mlp(spec.obs_dim, config.actor_hidden, 2 * spec.act_dim), NormalParamExtractor())
+    actor = ProbabilisticActor(
+        TensorDictModule(actor_net, in_keys=["observation"], out_keys=["loc", "scale"]),
+        in_keys=["loc", "scale"],
+        distribution_class=TanhNormal,
+        distribution_kwargs={"low": spec.action_low, "high": spec.action_high},
+    )
+    qvalue = ValueOperator(MLP(in_features=spec.obs_dim + spec.act_dim, out_features=1, num_cells=config.critic_hidden), in_keys=["observation", "action"])
+    loss = SACLoss(actor, qvalue, num_qvalue_nets=2, target_entropy=-float(spec.act_dim))
+    loss.make_value_estimator(gamma=config.gamma)
+    target = SoftUpdate(loss, eps=1 - config.tau)
+    optimizer = torch.optim.Adam(loss.parameters(), lr=config.critic_lr)
+    td = TensorDict(
+        {
+            "observation": batch["obs"],
+            "action": batch["action"],
+            "next": {
+                "observation": batch["next_obs"],
+                "reward": batch["true_reward"].unsqueeze(-1),
+                "done": batch["terminated"].unsqueeze(-1),
+                "terminated": batch["terminated"].unsqueeze(-1),
+            },
+        },
+        batch_size=batch.batch_size,
+    )
+
+    def run() -> int:
+        for _ in range(updates):
+            losses = loss(td.clone(False))
+            total = losses["loss_actor"] + losses["loss_qvalue"] + losses["loss_alpha"]
+            optimizer.zero_grad()
+            total.backward()
+            optimizer.step()
+            target.step()
+        return updates
+
+    return run
+
+
+def bench_training_loop(env_id: str, hidden: list[int], steps: int, repeats: int) -> dict[str, float]:
+    """Whole SAC training, one update per env step after a short warm-up: env-steps/s end to end."""
+    import lightning as L
+
+    from lit_irl.algos import SAC
+
+    spec = probe_env(EnvConfig(env_id))
+    config = SACConfig(actor_hidden=hidden, critic_hidden=hidden, batch_size=256)
+    warmup = 256
+
+    def reference_loop() -> int:
+        policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, config)
+        agent = ReferenceSAC(policy, config, spec.obs_dim, spec.act_dim)
+        env = gym.make(env_id)
+        size = steps
+        buf = {k: np.zeros((size, d), np.float32) for k, d in (("o", spec.obs_dim), ("a", spec.act_dim), ("o2", spec.obs_dim))}
+        rew, term = np.zeros(size, np.float32), np.zeros(size, np.float32)
+        obs, _ = env.reset(seed=0)
+        for t in range(steps):
+            if t < warmup:
+                action = env.action_space.sample()
+            else:
+                action = agent.actor.act(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))[0].numpy()
+            next_obs, r, terminated, truncated, _ = env.step(action)
+            buf["o"][t], buf["a"][t], buf["o2"][t], rew[t], term[t] = obs, action, next_obs, r, terminated
+            obs = env.reset()[0] if terminated or truncated else next_obs
+            if t >= warmup:
+                idx = np.random.randint(0, t + 1, 256)
+                agent.update(*(torch.from_numpy(x[idx]) for x in (buf["o"], buf["a"], rew, buf["o2"], term)))
+        return steps
+
+    def lit_irl_fit() -> int:
+        module = SAC(EnvConfig(env_id), sac=config, total_env_steps=steps, warmup_steps=warmup, env_steps_per_batch=10, eval_episodes=1)
+        trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, max_epochs=-1)
+        trainer.fit(module)
+        return steps
+
+    return interleaved({"CleanRL-style loop: gymnasium + numpy replay + eager update (reference)": reference_loop, "lit_irl SAC, Trainer.fit (collector=fast)": lit_irl_fit}, repeats)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="Hopper-v5")
+    parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    repeats = 3 if args.quick else 7
+    print(f"lit_irl throughput on {args.env}, torch {torch.__version__}, {args.threads} thread(s); median of {repeats} interleaved repeats")
+    for hidden in ([256, 256], [64, 64]):
+        rates = bench_collection(args.env, hidden, 1000 if args.quick else 2000, repeats)
+        report(f"collection, actor {hidden}: env-steps/s", "steps/s", rates)
+        rates = bench_updates(args.env, hidden, 50 if args.quick else 200, repeats)
+        report(f"SAC update, actor/critics {hidden}, batch 256: updates/s", "upd/s", rates)
+        rates = bench_training_loop(args.env, hidden, 1000 if args.quick else 3000, 1 if args.quick else 3)
+        report(f"whole SAC training loop, nets {hidden}, UTD 1: env-steps/s", "steps/s", rates)
+
+
+if __name__ == "__main__":
+    main()
