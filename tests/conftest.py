@@ -32,6 +32,8 @@ def tiny_sac_args(save_dir: Path, total: int = 600, warmup: int = 200) -> list[s
         "--model.init_args.total_env_steps", str(total),
         "--model.init_args.warmup_steps", str(warmup),
         "--model.init_args.sac.batch_size", "64",
+        "--model.init_args.sac.actor_hidden", "[32, 32]",
+        "--model.init_args.sac.critic_hidden", "[32, 32]",
         "--model.init_args.eval_episodes", "2",
         "--model.init_args.log_every_env_steps", "100",
         "--checkpoint.every_n_env_steps", str(total // 2),

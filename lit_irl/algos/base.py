@@ -13,6 +13,7 @@ reaches ``total_env_steps``; ``trainer.max_steps`` is not used.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import time
 import warnings
@@ -125,6 +126,11 @@ class OnlineRLModule(LightningModule):
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        if "OMP_NUM_THREADS" not in os.environ:
+            # Processes on one machine share its cores; oversubscribed intra-op threads cost up to
+            # 10x at these network sizes. OMP_NUM_THREADS overrides.
+            local_processes = max(1, getattr(self.trainer, "num_devices", 1))
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_processes))
         if stage != "fit" or self.runner is not None:
             return
         rank = self.global_rank
