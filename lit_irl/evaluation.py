@@ -18,7 +18,8 @@ def run_episode(env: gym.Env, actor: TanhGaussianActor, seed: int, deterministic
     obs, _ = env.reset(seed=seed)
     total, length, done = 0.0, 0, False
     while not done:
-        action = actor.act(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0), deterministic=deterministic)[0]
+        device = actor.action_scale.device
+        action = actor.act(torch.as_tensor(obs, dtype=torch.float32, device=device).unsqueeze(0), deterministic=deterministic)[0].cpu()
         obs, reward, terminated, truncated, _ = env.step(action.numpy())
         total += float(reward)
         length += 1

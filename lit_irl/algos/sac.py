@@ -59,7 +59,7 @@ class SAC(OnlineRLModule):
         if self.learning_started:
             optimizers = self.optimizers()
             for _ in range(self.utd_ratio * self.env_steps_per_batch):
-                replayed = self.replay.sample(self.policy.config.batch_size)
+                replayed = self.replay.sample(self.policy.config.batch_size).to(self.device)
                 stats = self.policy.update(replayed, replayed["true_reward"], optimizers, self.manual_backward)
         self.log_training(stats)
         self.stop_when_done()

@@ -67,20 +67,27 @@ class EnvRunner:
         """``steps`` transitions; ``actor=None`` draws actions uniformly from the action box (warm-up)."""
         obs_buf = np.empty((steps, self.obs_dim), dtype=np.float32)
         next_obs_buf = np.empty((steps, self.obs_dim), dtype=np.float32)
-        act_buf = torch.empty(steps, self.act_dim)
+        act_buf = np.empty((steps, self.act_dim), dtype=np.float32)
         reward_buf = np.empty(steps, dtype=np.float32)
         terminated_buf = np.empty(steps, dtype=bool)
         done_buf = np.empty(steps, dtype=bool)
         finished: list[Episode] = []
         obs = self.obs if self.obs is not None else self._reset()
+        device = self.action_low.device if actor is None else next(actor.parameters()).device
+        on_accelerator = device.type != "cpu"
         for i in range(steps):
             obs_buf[i] = obs
             if actor is None:
                 action = self.action_low + self.action_range * torch.rand(self.act_dim, generator=self.generator)
             else:
-                action = actor.act(torch.from_numpy(obs_buf[i : i + 1]), generator=self.generator)[0]
+                obs_t = torch.from_numpy(obs_buf[i : i + 1])
+                if on_accelerator:  # the generator stays on the CPU: the same noise on any device
+                    action = actor.act(obs_t.to(device), generator=self.generator)[0].cpu()
+                else:
+                    action = actor.act(obs_t, generator=self.generator)[0]
+            action = action.numpy()
             act_buf[i] = action
-            obs, reward, terminated, truncated, _ = self.env.step(action.numpy())
+            obs, reward, terminated, truncated, _ = self.env.step(action)
             next_obs_buf[i] = obs
             reward_buf[i] = reward
             terminated_buf[i] = terminated
@@ -94,7 +101,7 @@ class EnvRunner:
         transitions = TensorDict(
             {
                 "obs": torch.from_numpy(obs_buf),
-                "action": act_buf,
+                "action": torch.from_numpy(act_buf),
                 "next_obs": torch.from_numpy(next_obs_buf),
                 "true_reward": torch.from_numpy(reward_buf),
                 "terminated": torch.from_numpy(terminated_buf),

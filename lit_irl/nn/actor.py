@@ -50,7 +50,8 @@ class TanhGaussianActor(nn.Module):
             u = mean
             noise = torch.zeros_like(mean)
         else:
-            noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+            noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=generator.device if generator else mean.device)
+            noise = noise.to(mean.device)
             u = mean + noise * log_std.exp()
         # log N(u; mean, std) - sum log(1 - tanh(u)^2), written stably: log(1-tanh^2 u) = 2(log2 - u - softplus(-2u)).
         gaussian_log_prob = -0.5 * noise.pow(2) - log_std - 0.5 * math.log(2 * math.pi)
@@ -63,5 +64,6 @@ class TanhGaussianActor(nn.Module):
         """Action only (no log-prob): the collection hot path."""
         mean, log_std = self._mean_log_std(obs)
         if not deterministic:
-            mean = mean + torch.randn(mean.shape, generator=generator, dtype=mean.dtype) * log_std.exp()
+            noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=generator.device if generator else mean.device)
+            mean = mean + noise.to(mean.device) * log_std.exp()
         return torch.tanh(mean) * self.action_scale + self.action_bias
