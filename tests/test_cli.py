@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import PENDULUM, ROOT, run_cli, tiny_sac_args
+from tests.conftest import PENDULUM, run_cli, tiny_sac_args
 
 # Tags the README documents for every online algorithm.
 DOCUMENTED_TAGS = {
@@ -61,7 +59,9 @@ def test_fit_then_test_and_tensorboard_tags(run_dir: Path):
     steps = [event.step for event in accumulator.Scalars("counters/env_steps")]
     assert steps == sorted(steps) and steps[-1] == 600, "scalars are logged against env steps"
 
-    result = run_cli("test", "--config", PENDULUM, "--model.init_args.eval_episodes", "3", "--trainer.logger", "false", "--ckpt_path", str(ckpt))
+    result = run_cli(
+        "test", "--config", str(folder / "config.yaml"), "--model.init_args.eval_episodes", "3", "--trainer.logger", "false", "--ckpt_path", str(ckpt)
+    )
     assert "mean ± std" in result.stdout and "test/return_mean" in result.stdout
 
 
@@ -152,6 +152,9 @@ def test_bad_checkpoints(run_dir: Path, tmp_path: Path):
 
     other_env = _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.env.env_id", "Hopper-v5", "--ckpt_path", str(ckpt), check=False))
     assert "is for InvertedPendulum-v5 (obs 4, act 1" in other_env and "Hopper-v5 (obs 11, act 3" in other_env
+
+    other_sizes = _error(run_cli("test", "--config", PENDULUM, "--trainer.logger", "false", "--ckpt_path", str(ckpt), check=False))
+    assert "actor.net.0.weight of shape (32, 4), this config builds (256, 4)" in other_sizes
 
     state = _state(ckpt)
     state["lit_irl"]["algo"] = "MLIRL"

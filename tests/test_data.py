@@ -84,3 +84,14 @@ def test_torchrl_collector_path_gives_the_same_keys():
     assert set(transitions.keys()) == KEYS and transitions.shape == (50,)
     assert transitions["obs"].dtype == torch.float32
     assert all(length > 0 for _, length in episodes)
+
+
+def test_torchrl_multiprocess_collector_path():
+    config = EnvConfig("InvertedPendulum-v5")
+    actor = _actor(config)
+    runner = TorchRLRunner(config, seed=0, rank=0, actor=actor, steps_per_collect=40, warmup_steps=0, workers=2)
+    try:
+        transitions, _ = runner.collect(40, actor)
+    finally:
+        runner.close()
+    assert set(transitions.keys()) == KEYS and transitions.shape == (40,)

@@ -29,7 +29,7 @@ from lit_irl.data import TransitionReplay, make_runner
 from lit_irl.data.collect import CollectorKind, derive_seed
 from lit_irl.envs import EnvConfig, make_env, probe_env
 from lit_irl.errors import LitIRLError, check_positive
-from lit_irl.evaluation import evaluate, run_episode, eval_seed
+from lit_irl.evaluation import eval_seed, evaluate, run_episode
 from lit_irl.metrics import ReturnStats
 from lit_irl.nn import TanhGaussianActor
 
@@ -319,6 +319,13 @@ class OnlineRLModule(LightningModule):
                     f"{where} is for {found['env_id']} (obs {found['obs_dim']}, act {found['act_dim']}, termination "
                     f"{found.get('termination')}), this run is for {ours['env_id']} (obs {ours['obs_dim']}, act "
                     f"{ours['act_dim']}, termination {ours['termination']}); use a checkpoint of the same env and config"
+                )
+        ours_shapes = {k: tuple(v.shape) for k, v in self.state_dict().items()}
+        for key, value in checkpoint.get("state_dict", {}).items():
+            if key in ours_shapes and tuple(value.shape) != ours_shapes[key]:
+                raise LitIRLError(
+                    f"{where} has {key} of shape {tuple(value.shape)}, this config builds {ours_shapes[key]}; "
+                    "use the config the checkpoint was trained with (its run folder keeps it as config.yaml)"
                 )
         states = checkpoint.get("collection")
         if self.runner is None or states is None:
