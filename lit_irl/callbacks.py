@@ -10,15 +10,6 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lit_irl.errors import check_positive
 
 
-def _crossed(steps: int, batch_steps: int, every: int) -> bool:
-    """True when the last batch (``batch_steps`` env steps ending at ``steps``) crossed a multiple of ``every``."""
-    return steps // every > (steps - batch_steps) // every
-
-
-def _batch_env_steps(module: LightningModule) -> int:
-    return module.env_steps_per_batch * module.world_size
-
-
 class Evaluation(Callback):
     """Every ``every_n_env_steps``, run the module's deterministic evaluation and log ``eval/return_*``.
 
@@ -31,9 +22,7 @@ class Evaluation(Callback):
         self.at_end = at_end
 
     def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
-        steps = int(module.env_steps)
-        due = _crossed(steps, _batch_env_steps(module), self.every_n_env_steps)
-        if due or (self.at_end and trainer.should_stop):
+        if module.batch_crossed(self.every_n_env_steps) or (self.at_end and trainer.should_stop):
             module.run_evaluation()
 
 
@@ -65,8 +54,7 @@ class EnvStepCheckpoint(ModelCheckpoint):
         return candidates
 
     def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
-        steps = int(module.env_steps)
-        if _crossed(steps, _batch_env_steps(module), self.every_n_env_steps) or trainer.should_stop:
+        if module.batch_crossed(self.every_n_env_steps) or trainer.should_stop:
             candidates = self._monitor_candidates(trainer)
             self._save_topk_checkpoint(trainer, candidates)
             self._save_last_checkpoint(trainer, candidates)
@@ -83,13 +71,11 @@ class EnvStepProgressBar(TQDMProgressBar):
 
     def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
         bar = self.train_progress_bar
-        steps = int(module.env_steps)
         # About 200 refreshes per run whatever its length: readable in CI logs, cheap in the loop.
-        every = max(module.total_env_steps // 200, _batch_env_steps(module))
-        if _crossed(steps, _batch_env_steps(module), every) or trainer.should_stop:
-            bar.n = steps
+        if module.batch_crossed(max(module.total_env_steps // 200, 1)) or trainer.should_stop:
+            bar.n = int(module.env_steps)
             postfix = {}
-            if getattr(module, "throughput", None):
+            if module.throughput:
                 postfix["steps/s"] = f"{module.throughput:.0f}"
             if module.recent_episode_returns:
                 postfix["train_return"] = f"{module.recent_episode_returns[-1]:.0f}"

@@ -122,6 +122,7 @@ class OnlineRLModule(LightningModule):
         self._eval_env = None
         self._pending_rng: dict | None = None
         self._meter = (time.perf_counter(), 0, 0)  # (time, env steps, updates) at last log
+        self.throughput: float | None = None  # env steps/s over the last logging period
 
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
@@ -196,12 +197,17 @@ class OnlineRLModule(LightningModule):
             self.trainer.should_stop = True
 
     # ---------------------------------------------------------------- logging
-    def log_training(self, stats: dict[str, torch.Tensor], every_batch: bool = False) -> None:
+    def batch_crossed(self, every: int) -> bool:
+        """Whether the last batch of env steps (all ranks) crossed a multiple of ``every``: the
+        schedule of logging, evaluation and checkpoints, in env steps."""
+        steps, batch = int(self.env_steps), self.env_steps_per_batch * self.world_size
+        return steps // every > (steps - batch) // every
+
+    def log_training(self, stats: dict[str, torch.Tensor]) -> None:
         """Write scalars against env steps (the x-axis of every RL curve), every ``log_every_env_steps``."""
-        steps = int(self.env_steps)
-        crossed = steps // self.log_every_env_steps > (steps - self.env_steps_per_batch * self.world_size) // self.log_every_env_steps
-        if not (crossed or every_batch) or self.trainer.logger is None:
+        if not self.batch_crossed(self.log_every_env_steps) or self.trainer.logger is None:
             return
+        steps = int(self.env_steps)
         now, updates = time.perf_counter(), self.updates
         last_time, last_steps, last_updates = self._meter
         elapsed = max(now - last_time, 1e-9)
