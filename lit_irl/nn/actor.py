@@ -60,10 +60,14 @@ class TanhGaussianActor(nn.Module):
         return torch.tanh(u) * self.action_scale + self.action_bias, log_prob
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Action only (no log-prob): the collection hot path."""
+    def act(
+        self, obs: torch.Tensor, deterministic: bool = False, generator: torch.Generator | None = None, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Action only (no log-prob): the collection hot path. ``noise`` (standard normal, shape of
+        the action batch) replaces drawing from ``generator``."""
         mean, log_std = self._mean_log_std(obs)
         if not deterministic:
-            noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=generator.device if generator else mean.device)
+            if noise is None:
+                noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=generator.device if generator else mean.device)
             mean = mean + noise.to(mean.device) * log_std.exp()
         return torch.tanh(mean) * self.action_scale + self.action_bias

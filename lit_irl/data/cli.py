@@ -1,0 +1,295 @@
+"""``lit-irl-data``: demonstrations, D4RL-style offline datasets, preference pairs, inspection.
+
+    lit-irl-data demos --policy zoo/hopper/expert.pt --episodes 10 --out data/hopper-expert-10.hdf5
+    lit-irl-data offline --kind medium --policy zoo/hopper/medium.pt --out data/hopper-medium.hdf5
+    lit-irl-data offline --kind medium-replay --checkpoint runs/.../env_steps=150000.ckpt --out ...
+    lit-irl-data preferences --run-dir runs/sac-Hopper-v5/version_0 --out data/hopper-prefs.hdf5
+    lit-irl-data checkpoints --run-dir runs/sac-Hopper-v5/version_0       # returns along training
+    lit-irl-data export --policy runs/.../last.ckpt --out zoo/hopper/expert.pt
+    lit-irl-data inspect data/hopper-medium.hdf5
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lit_irl.errors import LitIRLError
+
+
+# ------------------------------------------------------------------ helpers
+def training_checkpoints(run_dir: str | Path) -> list[Path]:
+    """The periodic checkpoints of a run (``keep_all``), in order of env steps."""
+    folder = Path(run_dir) / "checkpoints" if (Path(run_dir) / "checkpoints").is_dir() else Path(run_dir)
+    found = [(int(m.group(1)), p) for p in folder.glob("env_steps=*.ckpt") if (m := re.match(r"env_steps=(\d+)", p.name))]
+    if not found:
+        raise LitIRLError(f"no env_steps=<n>.ckpt under {folder}; train with checkpoint.keep_all: true")
+    return [p for _, p in sorted(found)]
+
+
+def evaluate_checkpoints(paths: list[Path], episodes: int, seed: int) -> list[tuple[Path, int, float, float]]:
+    """(path, env steps, mean, std) of the deterministic return of each checkpoint."""
+    from lit_irl.data.rollout import load_policy, rollout
+
+    rows = []
+    for path in paths:
+        policy = load_policy(path)
+        returns = rollout(policy.env, policy.actor, episodes=episodes, deterministic=True, seed=seed, record_physics=False).episode_returns()
+        rows.append((path, policy.env_steps, float(returns.mean()), float(returns.std())))
+    return rows
+
+
+def pick_by_fraction(rows: list[tuple[Path, int, float, float]], fraction: float, reference: float | None = None) -> tuple[Path, int, float, float]:
+    """The checkpoint whose return is closest to ``fraction`` of ``reference`` (default: the best one)."""
+    best = max(r[2] for r in rows) if reference is None else reference
+    return min(rows, key=lambda r: abs(r[2] - fraction * best))
+
+
+def replay_dataset(checkpoint: str | Path):
+    """The replay buffer of a training checkpoint as D4RL data (medium-replay)."""
+    from lit_irl.checkpoint_io import load_checkpoint_file
+    from lit_irl.data.d4rl import TransitionData
+
+    state = load_checkpoint_file(checkpoint)
+    collection = state.get("collection")
+    if not collection:
+        raise LitIRLError(f"{checkpoint} holds no replay buffer (saved outside fit?); pass a periodic training checkpoint")
+    replay = collection[0]["replay"]
+    if replay["write_count"] > replay["capacity"]:
+        raise LitIRLError(f"{checkpoint}: the replay buffer wrapped around (capacity {replay['capacity']}); medium-replay needs all of training")
+    data = replay["data"]
+    terminated = data["terminated"].numpy()
+    from lit_irl.data.rollout import config_from_hparams
+    from lit_irl.envs import EnvConfig
+
+    env = config_from_hparams(EnvConfig, state["hyper_parameters"]["env"])
+    return TransitionData(
+        data["obs"].numpy(), data["action"].numpy(), data["true_reward"].numpy(), terminated,
+        data["done"].numpy() & ~terminated, data["next_obs"].numpy(),
+        attrs={"env_id": env.env_id, "source_policy": f"replay buffer of {checkpoint}", "env_steps": int(state["state_dict"]["env_steps"])},
+    )
+
+
+def _print_returns(label: str, returns: np.ndarray) -> None:
+    if len(returns):
+        print(f"{label}: {len(returns)} episodes, return {returns.mean():.1f} ± {returns.std():.1f} (min {returns.min():.1f}, max {returns.max():.1f})")
+
+
+# -------------------------------------------------------------- subcommands
+def cmd_demos(args: argparse.Namespace) -> None:
+    from lit_irl.data.d4rl import save_dataset
+    from lit_irl.data.rollout import load_policy, rollout
+
+    policy = load_policy(args.policy)
+    data = rollout(policy.env, policy.actor, episodes=args.episodes, deterministic=not args.stochastic, seed=args.seed, num_envs=args.num_envs)
+    save_dataset(args.out, data, {"source_policy": str(args.policy), "policy_env_steps": policy.env_steps, "kind": "demonstrations"})
+    _print_returns(f"{args.out}", data.episode_returns())
+
+
+def cmd_offline(args: argparse.Namespace) -> None:
+    from lit_irl.data.d4rl import concatenate, save_dataset
+    from lit_irl.data.rollout import load_policy, rollout
+    from lit_irl.envs import EnvConfig
+
+    start = time.time()
+    kind = args.kind
+
+    def from_policy(path: str, seed: int):
+        policy = load_policy(path)
+        data = rollout(policy.env, policy.actor, transitions=args.transitions, deterministic=False, seed=seed, num_envs=args.num_envs)
+        data.attrs.update({"source_policy": str(path), "policy_env_steps": policy.env_steps})
+        return data
+
+    if kind == "random":
+        if not args.env:
+            raise LitIRLError("--kind random needs --env")
+        data = rollout(EnvConfig(args.env), None, transitions=args.transitions, seed=args.seed, num_envs=args.num_envs)
+        data.attrs["source_policy"] = "uniform random actions"
+    elif kind in ("medium", "expert"):
+        if not args.policy:
+            raise LitIRLError(f"--kind {kind} needs --policy (a checkpoint or exported policy of {kind} level)")
+        data = from_policy(args.policy, args.seed)
+    elif kind == "medium-replay":
+        if not args.checkpoint:
+            raise LitIRLError("--kind medium-replay needs --checkpoint: the training checkpoint at the medium level (it holds the replay buffer)")
+        data = replay_dataset(args.checkpoint)
+    elif kind == "medium-expert":
+        if not (args.medium_policy and args.expert_policy):
+            raise LitIRLError("--kind medium-expert needs --medium-policy and --expert-policy")
+        medium, expert = from_policy(args.medium_policy, args.seed), from_policy(args.expert_policy, args.seed + 1)
+        data = concatenate([medium, expert], {**medium.attrs, "source_policy": f"{args.medium_policy} + {args.expert_policy}"})
+    else:
+        raise LitIRLError(f"unknown --kind {kind}")
+    save_dataset(args.out, data, {"kind": kind, "seed": args.seed})
+    print(f"{args.out}: {len(data):,} transitions ({kind}) in {time.time() - start:.0f} s")
+    _print_returns("complete episodes", data.episode_returns())
+
+
+def cmd_preferences(args: argparse.Namespace) -> None:
+    from lit_irl.data.preferences import build_pairs, save_preferences
+    from lit_irl.data.rollout import load_policy, rollout
+
+    paths = [Path(p) for p in args.checkpoints] if args.checkpoints else training_checkpoints(args.run_dir)
+    episodes, sources, env_id = [], [], None
+    for index, path in enumerate(paths):
+        policy = load_policy(path)
+        env_id = env_id or policy.env.env_id
+        if policy.env.env_id != env_id:
+            raise LitIRLError(f"{path} is for {policy.env.env_id}, the other checkpoints for {env_id}")
+        data = rollout(policy.env, policy.actor, episodes=args.episodes_per_checkpoint, seed=args.seed + 1000 * index, num_envs=args.num_envs, record_physics=False)
+        episodes += [data.select(slice(s, e)) for s, e in data.episode_bounds()]
+        sources.append(f"{path.name}:{data.episode_returns().mean():.0f}")
+        print(f"{path}: return {data.episode_returns().mean():.1f}")
+    pairs = build_pairs(
+        episodes, segment_length=args.segment_length, pairs=args.pairs, quantiles=args.quantiles,
+        pair_tiers=args.pair_tiers, label=args.label, temperature=args.temperature, seed=args.seed,
+    )
+    save_preferences(args.out, pairs, {"env_id": env_id, "sources": ";".join(sources)})
+    means = pairs.attrs["tier_mean_returns"]
+    print(f"{args.out}: {len(pairs)} pairs of {args.segment_length}-step segments; trajectory return by tier: "
+          + ", ".join(f"{t} {m:.1f}" for t, m in zip(("low", "medium", "high"), means)))
+
+
+def cmd_checkpoints(args: argparse.Namespace) -> None:
+    rows = evaluate_checkpoints(training_checkpoints(args.run_dir), args.episodes, args.seed)
+    pick = pick_by_fraction(rows, args.fraction)
+    for path, steps, mean, std in rows:
+        marker = "  <- medium" if path == pick[0] else ""
+        print(f"{steps:>9,d}  {mean:9.1f} ± {std:7.1f}  {path}{marker}")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from lit_irl.data.rollout import export_policy, load_policy
+
+    print(export_policy(load_policy(args.policy), args.out))
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    import h5py
+    from rich.console import Console
+    from rich.table import Table
+
+    from lit_irl.data.d4rl import load_dataset
+    from lit_irl.data.preferences import load_preferences
+
+    path = Path(args.file)
+    try:
+        with h5py.File(path, "r") as f:
+            is_preferences = f.attrs.get("kind") == "preferences"
+    except Exception:
+        is_preferences = False
+    table = Table(title=str(path))
+    table.add_column("field")
+    table.add_column("value")
+    if is_preferences:
+        pairs = load_preferences(path)
+        table.add_row("pairs", f"{len(pairs):,}")
+        table.add_row("segment shape (obs / act)", f"{pairs.obs_a.shape[1:]} / {pairs.act_a.shape[1:]}")
+        table.add_row("label = a preferred", f"{pairs.label.mean():.2f}")
+        agree = ((pairs.return_a >= pairs.return_b) == (pairs.label == 1)).mean()
+        table.add_row("labels agreeing with true return", f"{agree:.3f}")
+        rows = pairs.attrs
+    else:
+        data = load_dataset(path, require_complete_episode=False)
+        returns = data.episode_returns()
+        lengths = np.array([e - s for s, e in data.episode_bounds()])
+        table.add_row("transitions", f"{len(data):,}")
+        table.add_row("observation / action dims", f"{data.obs_dim} / {data.act_dim}")
+        table.add_row("complete episodes", f"{len(returns):,}")
+        table.add_row("terminals / timeouts", f"{int(data.terminals.sum()):,} / {int(data.timeouts.sum()):,}")
+        if len(returns):
+            table.add_row("episode return mean ± std", f"{returns.mean():.1f} ± {returns.std():.1f}")
+            table.add_row("episode return min / median / max", f"{returns.min():.1f} / {np.median(returns):.1f} / {returns.max():.1f}")
+            table.add_row("episode length min / mean / max", f"{lengths.min()} / {lengths.mean():.1f} / {lengths.max()}")
+            from lit_irl.data.scores import normalized_score
+
+            env_id = data.attrs.get("env_id")
+            score = normalized_score(env_id, float(returns.mean())) if env_id else None
+            if score is not None:
+                table.add_row("normalized score (lit_irl reference)", f"{score:.1f}")
+        table.add_row("reward mean ± std", f"{data.rewards.mean():.3f} ± {data.rewards.std():.3f}")
+        table.add_row("infos", ", ".join(data.infos) or "-")
+        rows = data.attrs
+    for key, value in rows.items():
+        if key != "episode_returns":
+            table.add_row(f"attr {key}", str(value))
+    Console().print(table)
+
+
+# ------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lit-irl-data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demos", help="roll out a policy for N episodes into an expert demonstration file")
+    p.add_argument("--policy", required=True, help="training checkpoint (.ckpt) or exported policy (.pt)")
+    p.add_argument("--episodes", type=int, default=10, help="complete episodes to record (default 10)")
+    p.add_argument("--out", required=True, help="output HDF5 (D4RL format)")
+    p.add_argument("--stochastic", action="store_true", help="sample actions (default: the deterministic mean action)")
+    p.add_argument("--seed", type=int, default=0, help="episode i starts from reset seed derived from (seed, i)")
+    p.add_argument("--num-envs", type=int, default=8, help="envs stepped side by side (batched inference)")
+    p.set_defaults(run=cmd_demos)
+
+    p = sub.add_parser("offline", help="D4RL-protocol datasets: random, medium, medium-replay, expert, medium-expert")
+    p.add_argument("--kind", required=True, choices=["random", "medium", "medium-replay", "expert", "medium-expert"])
+    p.add_argument("--env", help="env id (random only; the other kinds take it from the policy)")
+    p.add_argument("--policy", help="medium / expert: the policy to roll out (stochastic, as D4RL)")
+    p.add_argument("--medium-policy", help="medium-expert: the medium policy")
+    p.add_argument("--expert-policy", help="medium-expert: the expert policy")
+    p.add_argument("--checkpoint", help="medium-replay: the training checkpoint at the medium level")
+    p.add_argument("--transitions", type=int, default=1_000_000, help="transitions per policy (default 1M, as D4RL)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-envs", type=int, default=16)
+    p.set_defaults(run=cmd_offline)
+
+    p = sub.add_parser("preferences", help="labelled segment pairs from the checkpoints of one training run")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run-dir", help="run folder whose checkpoints/env_steps=*.ckpt are used")
+    source.add_argument("--checkpoints", nargs="+", help="explicit checkpoint list")
+    p.add_argument("--episodes-per-checkpoint", type=int, default=5)
+    p.add_argument("--segment-length", type=int, default=50)
+    p.add_argument("--pairs", type=int, default=2000)
+    p.add_argument("--quantiles", type=float, nargs=2, default=[1 / 3, 2 / 3], help="return quantiles splitting low / medium / high")
+    p.add_argument("--pair-tiers", nargs="+", default=["low", "medium"], choices=["low", "medium", "high"], help="tiers segments are drawn from")
+    p.add_argument("--label", choices=["deterministic", "bradley-terry"], default="deterministic")
+    p.add_argument("--temperature", type=float, default=1.0, help="Bradley-Terry beta: P(a>b) = sigmoid((R_a - R_b)/beta)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-envs", type=int, default=8)
+    p.set_defaults(run=cmd_preferences)
+
+    p = sub.add_parser("checkpoints", help="deterministic return of every kept checkpoint of a run; marks the medium one")
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--episodes", type=int, default=3)
+    p.add_argument("--fraction", type=float, default=1 / 3, help="medium = closest to this fraction of the best return")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=cmd_checkpoints)
+
+    p = sub.add_parser("export", help="write the actor of a checkpoint alone (small; for the zoo)")
+    p.add_argument("--policy", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("inspect", help="summary table of a dataset or preference file")
+    p.add_argument("file")
+    p.set_defaults(run=cmd_inspect)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except LitIRLError as error:
+        print(f"lit-irl-data: error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
