@@ -64,7 +64,8 @@ def label_pairs(return_a: np.ndarray, return_b: np.ndarray, mode: Literal["deter
     if mode == "bradley-terry":
         if temperature <= 0:
             raise LitIRLError(f"temperature must be > 0 for Bradley-Terry labels, got {temperature}")
-        p_a = 1.0 / (1.0 + np.exp(-(return_a - return_b) / temperature))
+        # sigmoid written with tanh: no overflow for large return gaps
+        p_a = 0.5 * (1.0 + np.tanh((return_a - return_b) / (2.0 * temperature)))
         return (rng.random(len(p_a)) < p_a).astype(np.float32)
     raise LitIRLError(f"label mode must be deterministic or bradley-terry, got {mode!r}")
 

@@ -118,7 +118,8 @@ def rollout(
     num_envs = max(1, min(num_envs, episodes if episodes is not None else num_envs))
     envs = [make_env(env_config) for _ in range(num_envs)]
     spec = probe_env(env_config)
-    # One random stream per episode: the data depend on (seed, episode), not on num_envs.
+    # One random stream per episode: episode i starts from the same state with the same noise
+    # whatever num_envs (bit-identical data for the same seed and num_envs).
     generators = [torch.Generator().manual_seed(derive_seed(seed, e, 7)) for e in range(num_envs)]
     physics = record_physics and hasattr(envs[0].unwrapped, "data")
     low, high = spec.action_low, spec.action_high

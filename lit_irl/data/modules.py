@@ -1,0 +1,160 @@
+"""LightningDataModules over the project's files: expert trajectories, offline transitions, preferences.
+
+Each validates its file against the env the config names (``env``) when it is set up, and
+exposes its contents both as tensors (for algorithms that sample inside ``training_step``, e.g.
+ML-IRL's expert trajectories) and as an endless ``train_dataloader`` of random minibatches (for
+offline algorithms such as BC or a reward model on preferences).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from lightning import LightningDataModule
+from tensordict import TensorDict
+from torch.utils.data import DataLoader, IterableDataset
+
+from lit_irl.data.d4rl import TransitionData, load_dataset
+from lit_irl.data.preferences import load_preferences
+from lit_irl.envs import EnvConfig, probe_env
+from lit_irl.errors import LitIRLError, check_positive
+
+
+class RandomBatches(IterableDataset):
+    """Minibatches drawn uniformly with replacement from a TensorDict, forever, from a seeded stream."""
+
+    def __init__(self, data: TensorDict, batch_size: int, seed: int) -> None:
+        self.data, self.batch_size, self.seed = data, batch_size, seed
+
+    def __iter__(self) -> Iterator[TensorDict]:
+        generator = torch.Generator().manual_seed(self.seed)
+        n = self.data.shape[0]
+        while True:
+            yield self.data[torch.randint(0, n, (self.batch_size,), generator=generator)]
+
+
+def transitions_tensordict(data: TransitionData, state_only: bool = False) -> TensorDict:
+    """Rows of a dataset under the replay keys (``obs``, ``action``, ``next_obs``, ``true_reward``,
+    ``terminated``, ``done``); ``state_only`` drops the actions (state-only IRL, no action labels)."""
+    fields = {
+        "obs": torch.from_numpy(data.observations),
+        "next_obs": torch.from_numpy(data.next_observations),
+        "true_reward": torch.from_numpy(data.rewards),
+        "terminated": torch.from_numpy(data.terminals),
+        "done": torch.from_numpy(data.terminals | data.timeouts),
+    }
+    if not state_only:
+        fields["action"] = torch.from_numpy(data.actions)
+    return TensorDict(fields, batch_size=[len(data)])
+
+
+def _as_is(batch: TensorDict) -> TensorDict:
+    return batch
+
+
+def batches_loader(data: TensorDict, batch_size: int, seed: int) -> DataLoader:
+    # Batches are already TensorDicts: no collation (torch's default_convert would take them apart).
+    return DataLoader(RandomBatches(data, batch_size, seed), batch_size=None, collate_fn=_as_is)
+
+
+class _FileDataModule(LightningDataModule):
+    def __init__(self, path: str, env: EnvConfig | None, batch_size: int, seed: int) -> None:
+        super().__init__()
+        check_positive(batch_size=batch_size)
+        self.path, self.env, self.batch_size, self.seed = path, env, batch_size, seed
+
+    def _dims(self) -> tuple[str | None, int | None, int | None]:
+        if self.env is None:
+            return None, None, None
+        spec = probe_env(self.env)
+        return self.env.env_id, spec.obs_dim, spec.act_dim
+
+
+class ExpertDemonstrations(_FileDataModule):
+    """Expert trajectories (whole episodes) from a demonstration file.
+
+    Args:
+        path: D4RL-format HDF5 written by ``lit-irl-data demos`` (or any D4RL file).
+        env: the env the algorithm runs in; observation/action dims (and env id) are checked.
+        num_trajectories: keep the first N complete episodes (``None``: all).
+        state_only: drop actions (for state-only rewards r(s)); the batches then have no ``action``.
+        batch_size: transitions per minibatch of ``train_dataloader``.
+        seed: minibatch sampling stream.
+    """
+
+    def __init__(
+        self, path: str, env: EnvConfig | None = None, num_trajectories: int | None = None, state_only: bool = False, batch_size: int = 256, seed: int = 0
+    ) -> None:
+        super().__init__(path, env, batch_size, seed)
+        if num_trajectories is not None and num_trajectories <= 0:
+            raise LitIRLError(f"num_trajectories must be > 0 (or null for all), got {num_trajectories}; IRL needs at least one expert trajectory")
+        self.num_trajectories, self.state_only = num_trajectories, state_only
+        self.data: TransitionData | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.data is not None:
+            return
+        env_id, obs_dim, act_dim = self._dims()
+        data = load_dataset(self.path, env_id, obs_dim, act_dim)
+        self.data = data.first_episodes(self.num_trajectories) if self.num_trajectories else data.select(slice(0, data.episode_bounds()[-1][1]))
+        self.transitions = transitions_tensordict(self.data, self.state_only)
+
+    @property
+    def episode_returns(self) -> np.ndarray:
+        return self.data.episode_returns()
+
+    def trajectories(self) -> list[TensorDict]:
+        """One TensorDict per episode, in file order."""
+        return [self.transitions[start:stop] for start, stop in self.data.episode_bounds()]
+
+    def train_dataloader(self) -> DataLoader:
+        return batches_loader(self.transitions, self.batch_size, self.seed)
+
+
+class OfflineTransitions(_FileDataModule):
+    """Transitions of an offline dataset (D4RL format), as minibatches.
+
+    Args:
+        path: D4RL-format HDF5 (``lit-irl-data offline`` or a real D4RL v2 file).
+        env: the env the dataset must match (dims checked).
+        batch_size: transitions per minibatch.
+        seed: minibatch sampling stream.
+    """
+
+    def __init__(self, path: str, env: EnvConfig | None = None, batch_size: int = 256, seed: int = 0) -> None:
+        super().__init__(path, env, batch_size, seed)
+        self.data: TransitionData | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.data is None:
+            self.data = load_dataset(self.path, *self._dims())
+            self.transitions = transitions_tensordict(self.data)
+
+    def train_dataloader(self) -> DataLoader:
+        return batches_loader(self.transitions, self.batch_size, self.seed)
+
+
+class PreferenceData(_FileDataModule):
+    """Labelled segment pairs (``lit-irl-data preferences``) as minibatches of pairs.
+
+    A batch holds ``obs_a``/``obs_b`` ``(B, L, obs)``, ``act_a``/``act_b``, ``label`` (1 = a
+    preferred) and the true segment returns ``return_a``/``return_b`` (for metrics only).
+    """
+
+    def __init__(self, path: str, env: EnvConfig | None = None, batch_size: int = 64, seed: int = 0) -> None:
+        super().__init__(path, env, batch_size, seed)
+        self.pairs: TensorDict | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.pairs is not None:
+            return
+        env_id, obs_dim, act_dim = self._dims()
+        data = load_preferences(self.path, obs_dim, act_dim)
+        if env_id is not None and data.attrs.get("env_id", env_id) != env_id:
+            raise LitIRLError(f"preference file {self.path} was made for {data.attrs['env_id']}, the config names {env_id}")
+        self.pairs = TensorDict({k: torch.as_tensor(v).float() for k, v in data.arrays().items()}, batch_size=[len(data)])
+
+    def train_dataloader(self) -> DataLoader:
+        return batches_loader(self.pairs, self.batch_size, self.seed)

@@ -1,0 +1,271 @@
+"""Data layer: the D4RL-format file, its validation, preferences, DataModules, lit-irl-data end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from lit_irl.data.d4rl import TransitionData, load_dataset, save_dataset
+from lit_irl.data.modules import ExpertDemonstrations, OfflineTransitions, PreferenceData
+from lit_irl.data.preferences import build_pairs, label_pairs, load_preferences, save_preferences
+from lit_irl.data.rollout import Policy, export_policy, load_policy, rollout
+from lit_irl.data.scores import d4rl_normalized_score
+from lit_irl.envs import EnvConfig, probe_env
+from lit_irl.errors import LitIRLError
+from lit_irl.nn import TanhGaussianActor
+from tests.conftest import ROOT
+
+
+def toy(n_episodes=3, length=5, obs_dim=4, act_dim=1, seed=0) -> TransitionData:
+    rng = np.random.default_rng(seed)
+    n = n_episodes * length
+    timeouts = np.zeros(n, bool)
+    timeouts[length - 1 :: length] = True
+    return TransitionData(
+        rng.normal(size=(n, obs_dim)).astype(np.float32), rng.normal(size=(n, act_dim)).astype(np.float32),
+        rng.normal(size=n).astype(np.float32), np.zeros(n, bool), timeouts, rng.normal(size=(n, obs_dim)).astype(np.float32),
+        {"qpos": rng.normal(size=(n, 2))}, {"env_id": "InvertedPendulum-v5"},
+    )
+
+
+def test_round_trip(tmp_path: Path):
+    data = toy()
+    path = save_dataset(tmp_path / "x.hdf5", data, {"source_policy": "unit test"})
+    back = load_dataset(path, "InvertedPendulum-v5", 4, 1)
+    for key, value in data.as_arrays().items():
+        np.testing.assert_array_equal(back.as_arrays()[key], value)
+    assert back.attrs["source_policy"] == "unit test" and "creation_command" in back.attrs and "lit_irl_version" in back.attrs
+    np.testing.assert_allclose(back.attrs["episode_returns"], data.episode_returns())
+    assert back.episode_bounds() == [(0, 5), (5, 10), (10, 15)]
+    assert not list(tmp_path.glob(".*tmp")), "no temporary file left"
+
+
+def _write_d4rl_like(path: Path, n: int = 2000, with_next: bool = True) -> None:
+    """A file shaped like a real D4RL v2 hopper-medium: float32 arrays, bool flags, infos and metadata groups."""
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "w") as f:
+        f["observations"] = rng.normal(size=(n, 11)).astype(np.float32)
+        f["actions"] = rng.uniform(-1, 1, size=(n, 3)).astype(np.float32)
+        f["rewards"] = rng.normal(size=n).astype(np.float32)
+        terminals = np.zeros(n, bool)
+        terminals[[99, 700]] = True
+        timeouts = np.zeros(n, bool)
+        timeouts[1700] = True
+        f["terminals"], f["timeouts"] = terminals, timeouts
+        if with_next:
+            f["next_observations"] = rng.normal(size=(n, 11)).astype(np.float32)
+        f["infos/qpos"] = rng.normal(size=(n, 6))
+        f["infos/qvel"] = rng.normal(size=(n, 6))
+        f["infos/action_log_probs"] = rng.normal(size=n).astype(np.float32)
+        f["metadata/algorithm"] = np.bytes_("SAC")
+        f["metadata/policy/fc0/weight"] = rng.normal(size=(256, 11)).astype(np.float32)
+
+
+def test_real_d4rl_shaped_file_loads(tmp_path: Path):
+    path = tmp_path / "hopper_medium-v2.hdf5"
+    _write_d4rl_like(path)
+    data = load_dataset(path, "Hopper-v5", 11, 3)
+    assert len(data) == 2000 and data.episode_bounds() == [(0, 100), (100, 701), (701, 1701)]
+    assert set(data.infos) == {"qpos", "qvel", "action_log_probs"}
+    assert d4rl_normalized_score("hopper-medium-v2", 3234.3) == pytest.approx(100.0)
+    assert d4rl_normalized_score("hopper", -20.272305) == pytest.approx(0.0)
+
+
+def test_d4rl_v1_without_next_observations(tmp_path: Path):
+    path = tmp_path / "v1.hdf5"
+    _write_d4rl_like(path, with_next=False)
+    data = load_dataset(path)
+    raw = h5py.File(path, "r")["observations"][()]
+    assert len(data) == 1998  # the timeout row (1700) and the last row have no known successor
+    np.testing.assert_array_equal(data.next_observations[5], raw[6])
+    assert data.timeouts[1699] and data.episode_bounds()[-1] == (701, 1700)
+
+
+@pytest.mark.parametrize(
+    "corrupt,message",
+    [
+        (lambda f: f.__delitem__("timeouts"), "missing key(s) timeouts"),
+        (lambda f: (f.__delitem__("rewards"), f.create_dataset("rewards", data=np.zeros(7, np.float32))), "length mismatch"),
+        (lambda f: f["observations"].__setitem__((3, 1), np.nan), "observations holds NaN or inf"),
+        (lambda f: f["rewards"].__setitem__(2, np.inf), "rewards holds NaN or inf"),
+        (lambda f: f["timeouts"].__setitem__(slice(None), False), "no complete episode"),
+    ],
+)
+def test_bad_files(tmp_path: Path, corrupt, message: str):
+    path = save_dataset(tmp_path / "bad.hdf5", toy())
+    with h5py.File(path, "a") as f:
+        corrupt(f)
+    with pytest.raises(LitIRLError, match="bad.hdf5") as error:
+        load_dataset(path)
+    assert message in str(error.value)
+
+
+def test_bad_files_on_disk_and_wrong_env(tmp_path: Path):
+    path = save_dataset(tmp_path / "good.hdf5", toy())
+    with pytest.raises(LitIRLError, match="observations have 4 dims, the env has 11"):
+        load_dataset(path, obs_dim=11)
+    with pytest.raises(LitIRLError, match="actions have 1 dims, the env has 3"):
+        load_dataset(path, act_dim=3)
+    with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5"):
+        load_dataset(path, env_id="Hopper-v5")
+    truncated = tmp_path / "truncated.hdf5"
+    truncated.write_bytes(path.read_bytes()[:1500])
+    with pytest.raises(LitIRLError, match="truncated.hdf5: truncated or corrupt"):
+        load_dataset(truncated)
+    empty = tmp_path / "empty.hdf5"
+    empty.write_bytes(b"")
+    with pytest.raises(LitIRLError, match="empty.hdf5: file is empty"):
+        load_dataset(empty)
+    with pytest.raises(LitIRLError, match="does not exist"):
+        load_dataset(tmp_path / "missing.hdf5")
+    zero = TransitionData(*(np.zeros((0, 4), np.float32) for _ in range(2)), np.zeros(0, np.float32), np.zeros(0, bool), np.zeros(0, bool), np.zeros((0, 4), np.float32))
+    with pytest.raises(LitIRLError, match="holds no transitions"):
+        load_dataset(save_dataset(tmp_path / "zero.hdf5", zero))
+
+
+# ------------------------------------------------------------ preferences
+def _episodes(returns: list[float], length: int = 10) -> list[TransitionData]:
+    """Episodes with constant per-step reward, so every segment's true return is known."""
+    out = []
+    for i, total in enumerate(returns):
+        data = toy(1, length, seed=i)
+        data.rewards[:] = total / length
+        data.observations[:] = i  # identifies the episode a segment came from
+        out.append(data)
+    return out
+
+
+def test_preference_tiers_and_deterministic_labels():
+    returns = [float(r) for r in range(30)]  # tiers: 0-9 low, 10-19 medium, 20-29 high
+    pairs = build_pairs(_episodes(returns), segment_length=4, pairs=500, seed=1)
+    source_a, source_b = pairs.obs_a[:, 0, 0].astype(int), pairs.obs_b[:, 0, 0].astype(int)
+    assert (source_a != source_b).all(), "a pair compares two different trajectories"
+    assert set(source_a) | set(source_b) <= set(range(20)), "default pairs come from the low and medium tiers"
+    np.testing.assert_allclose(pairs.return_a, np.array(returns)[source_a] * 4 / 10, rtol=1e-5)
+    np.testing.assert_array_equal(pairs.label, (pairs.return_a >= pairs.return_b).astype(np.float32))
+    np.testing.assert_array_equal(pairs.tier_a, source_a // 10)
+    np.testing.assert_allclose(pairs.attrs["tier_mean_returns"], [4.5, 14.5, 24.5])
+
+
+def test_bradley_terry_labels():
+    rng = np.random.default_rng(0)
+    a, b = np.zeros(20000), np.ones(20000)
+    assert label_pairs(a, b, "bradley-terry", 1e-3, rng).mean() == 0.0
+    frequency = label_pairs(a, b, "bradley-terry", 1.0, rng).mean()
+    assert frequency == pytest.approx(1 / (1 + np.e), abs=0.01)  # sigmoid(-1)
+    assert label_pairs(a, b, "bradley-terry", 1e6, rng).mean() == pytest.approx(0.5, abs=0.02)
+    with pytest.raises(LitIRLError, match="temperature"):
+        label_pairs(a, b, "bradley-terry", 0.0, rng)
+
+
+def test_preference_file_round_trip_and_validation(tmp_path: Path):
+    pairs = build_pairs(_episodes([float(r) for r in range(12)]), segment_length=3, pairs=40, pair_tiers=["high"], seed=0)
+    assert (pairs.tier_a == 2).all() and (pairs.tier_b == 2).all()
+    path = save_preferences(tmp_path / "p.hdf5", pairs, {"env_id": "InvertedPendulum-v5"})
+    back = load_preferences(path, obs_dim=4, act_dim=1)
+    np.testing.assert_array_equal(back.label, pairs.label)
+    with pytest.raises(LitIRLError, match="observations have 4 dims, the env has 11"):
+        load_preferences(path, obs_dim=11)
+    with pytest.raises(LitIRLError, match="only 1 trajectories"):
+        build_pairs(_episodes([1.0, 2.0, 3.0]), segment_length=3, pairs=5, pair_tiers=["high"])
+    with pytest.raises(LitIRLError, match="at least 20 steps"):
+        build_pairs(_episodes([1.0, 2.0, 3.0, 4.0]), segment_length=20, pairs=5)
+
+
+# ------------------------------------------------------------ DataModules
+def test_expert_datamodule(tmp_path: Path):
+    path = save_dataset(tmp_path / "demos.hdf5", toy(n_episodes=4, length=6))
+    env = EnvConfig("InvertedPendulum-v5")
+    module = ExpertDemonstrations(str(path), env=env, num_trajectories=2, state_only=True, batch_size=5)
+    module.setup("fit")
+    assert len(module.trajectories()) == 2 and module.transitions.shape == (12,)
+    assert "action" not in module.transitions.keys()
+    batch = next(iter(module.train_dataloader()))
+    assert batch["obs"].shape == (5, 4)
+    with pytest.raises(LitIRLError, match="asked for 9 episodes, the file has 4"):
+        ExpertDemonstrations(str(path), env=env, num_trajectories=9).setup("fit")
+    with pytest.raises(LitIRLError, match="num_trajectories must be > 0"):
+        ExpertDemonstrations(str(path), env=env, num_trajectories=0)
+    with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5"):
+        ExpertDemonstrations(str(path), env=EnvConfig("Hopper-v5")).setup("fit")
+    offline = OfflineTransitions(str(path), env=env, batch_size=7)
+    offline.setup("fit")
+    assert next(iter(offline.train_dataloader()))["action"].shape == (7, 1)
+
+
+def test_preference_datamodule(tmp_path: Path):
+    pairs = build_pairs(_episodes([float(r) for r in range(12)]), segment_length=3, pairs=40, seed=0)
+    path = save_preferences(tmp_path / "p.hdf5", pairs, {"env_id": "InvertedPendulum-v5"})
+    module = PreferenceData(str(path), env=EnvConfig("InvertedPendulum-v5"), batch_size=8)
+    module.setup("fit")
+    batch = next(iter(module.train_dataloader()))
+    assert batch["obs_a"].shape == (8, 3, 4) and batch["label"].shape == (8,)
+    with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5|11"):
+        PreferenceData(str(path), env=EnvConfig("Hopper-v5")).setup("fit")
+
+
+# ------------------------------------------------------------ rollouts and the command
+def _policy_file(tmp_path: Path, name: str, seed: int) -> Path:
+    env = EnvConfig("InvertedPendulum-v5")
+    spec = probe_env(env)
+    torch.manual_seed(seed)
+    actor = TanhGaussianActor(spec.obs_dim, spec.act_dim, [16], spec.action_low, spec.action_high)
+    return export_policy(Policy(actor, env, "unit test", 0, {}), tmp_path / name)
+
+
+def test_rollout_is_reproducible(tmp_path: Path):
+    policy = load_policy(_policy_file(tmp_path, "p.pt", 0))
+    a = rollout(policy.env, policy.actor, episodes=6, seed=3, num_envs=4)
+    b = rollout(policy.env, policy.actor, episodes=6, seed=3, num_envs=4)
+    np.testing.assert_array_equal(a.observations, b.observations)
+    assert len(a.episode_bounds()) == 6 and a.infos["qpos"].shape == (len(a), 2)
+    # Episode i starts from the same state and draws the same noise whatever the number of envs
+    # (batched matmuls of another size round differently, so later steps agree only approximately).
+    c = rollout(policy.env, policy.actor, episodes=6, seed=3, num_envs=1)
+    starts_a = [a.observations[s] for s, _ in a.episode_bounds()]
+    starts_c = [c.observations[s] for s, _ in c.episode_bounds()]
+    np.testing.assert_array_equal(starts_a, starts_c)
+    assert len(rollout(policy.env, None, transitions=123, seed=0)) == 123
+
+
+def data_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "lit_irl.data.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(result.stderr[-3000:])
+    return result
+
+
+def test_lit_irl_data_end_to_end(tmp_path: Path):
+    low, high = _policy_file(tmp_path, "low.pt", 0), _policy_file(tmp_path, "high.pt", 1)
+    out = data_cli("demos", "--policy", str(high), "--episodes", "3", "--out", str(tmp_path / "demos.hdf5")).stdout
+    assert "3 episodes" in out
+    assert len(load_dataset(tmp_path / "demos.hdf5", "InvertedPendulum-v5", 4, 1).episode_bounds()) == 3
+    data_cli("offline", "--kind", "random", "--env", "InvertedPendulum-v5", "--transitions", "500", "--out", str(tmp_path / "random.hdf5"))
+    data_cli("offline", "--kind", "medium", "--policy", str(low), "--transitions", "400", "--out", str(tmp_path / "medium.hdf5"))
+    data_cli("offline", "--kind", "medium-expert", "--medium-policy", str(low), "--expert-policy", str(high), "--transitions", "300", "--out", str(tmp_path / "me.hdf5"))
+    assert len(load_dataset(tmp_path / "random.hdf5")) == 500 and len(load_dataset(tmp_path / "me.hdf5")) == 600
+    data_cli("preferences", "--checkpoints", str(low), str(high), "--episodes-per-checkpoint", "6", "--segment-length", "2", "--pairs", "30", "--out", str(tmp_path / "prefs.hdf5"))
+    assert len(load_preferences(tmp_path / "prefs.hdf5")) == 30
+    shown = data_cli("inspect", str(tmp_path / "medium.hdf5")).stdout
+    assert "400" in shown and "episode return" in shown
+    assert "labels agreeing with true return" in data_cli("inspect", str(tmp_path / "prefs.hdf5")).stdout
+    bad = data_cli("offline", "--kind", "medium", "--transitions", "10", "--out", str(tmp_path / "x.hdf5"), check=False)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("lit-irl-data: error: --kind medium needs --policy")
+
+
+def test_medium_replay_from_a_training_checkpoint(tmp_path: Path):
+    from tests.conftest import run_cli, tiny_sac_args
+
+    run_cli("fit", *tiny_sac_args(tmp_path / "runs", total=300, warmup=100))
+    (ckpt,) = (tmp_path / "runs").glob("*/version_0/checkpoints/last.ckpt")
+    data_cli("offline", "--kind", "medium-replay", "--checkpoint", str(ckpt), "--out", str(tmp_path / "mr.hdf5"))
+    replay = load_dataset(tmp_path / "mr.hdf5", require_complete_episode=False)
+    assert len(replay) == 300 and replay.attrs["env_steps"] == 300
+    demos = data_cli("demos", "--policy", str(ckpt), "--episodes", "2", "--out", str(tmp_path / "d.hdf5"))
+    assert "2 episodes" in demos.stdout
