@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,18 @@ def test_bad_checkpoints(run_dir: Path, tmp_path: Path):
 
 def test_sac_refuses_a_hidden_reward(run_dir: Path):
     assert "hide_reward" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.env.hide_reward", "true", check=False))
+
+
+def test_resume_from_a_compact_checkpoint_refills_the_buffer(run_dir: Path, tmp_path: Path):
+    run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100))
+    ckpt = _run_folder(run_dir) / "checkpoints" / "last.ckpt"
+    compact = tmp_path / "compact.ckpt"
+    subprocess.run([sys.executable, "tools/compact_checkpoint.py", str(ckpt), str(compact)], check=True, cwd=Path(__file__).parents[1])
+    assert "collection" not in _state(compact) and compact.stat().st_size < ckpt.stat().st_size
+    result = run_cli("fit", *tiny_sac_args(tmp_path / "resumed", total=600, warmup=100), "--ckpt_path", str(compact))
+    assert "refills with the current policy" in result.stderr
+    resumed = _state(next((tmp_path / "resumed").glob("*/version_0/checkpoints/last.ckpt")))
+    updates_before, updates_after = int(_state(ckpt)["state_dict"]["policy.updates"]), int(resumed["state_dict"]["policy.updates"])
+    assert int(resumed["state_dict"]["env_steps"]) == 600
+    # a fresh run of 300 steps and the resumed 300 steps make as many updates: none while the buffer refills
+    assert updates_after - updates_before == updates_before

@@ -269,3 +269,12 @@ def test_medium_replay_from_a_training_checkpoint(tmp_path: Path):
     assert len(replay) == 300 and replay.attrs["env_steps"] == 300
     demos = data_cli("demos", "--policy", str(ckpt), "--episodes", "2", "--out", str(tmp_path / "d.hdf5"))
     assert "2 episodes" in demos.stdout
+
+
+def test_normalized_score_against_our_reference(monkeypatch):
+    from lit_irl.data import scores
+
+    monkeypatch.setattr(scores, "lit_irl_references", lambda: {"Hopper-v5": {"random": 10.0, "expert": 110.0}, "Ant-v5": {"random": 1.0}})
+    assert scores.normalized_score("Hopper-v5", 60.0) == pytest.approx(50.0)
+    assert scores.normalized_score("Ant-v5", 60.0) is None, "no score before the zoo has an expert"
+    assert scores.normalized_score("Walker2d-v5", 60.0) is None

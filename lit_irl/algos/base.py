@@ -190,7 +190,9 @@ class OnlineRLModule(LightningModule):
 
     @property
     def learning_started(self) -> bool:
-        return int(self.env_steps) // self.world_size >= self.warmup_steps
+        # On the buffer, not on env steps: after a resume from a checkpoint without collection
+        # state the buffer first refills (with the current policy) before updates continue.
+        return len(self.replay) >= max(self.warmup_steps, 1)
 
     def stop_when_done(self) -> None:
         if int(self.env_steps) >= self.total_env_steps:
@@ -334,7 +336,13 @@ class OnlineRLModule(LightningModule):
                     "use the config the checkpoint was trained with (its run folder keeps it as config.yaml)"
                 )
         states = checkpoint.get("collection")
-        if self.runner is None or states is None:
+        if self.runner is None:
+            return
+        if states is None:
+            warnings.warn(
+                "the checkpoint holds no collection state (replay buffer, env, RNG): networks, optimizers and counters "
+                f"resume; the replay buffer refills with the current policy for {self.warmup_steps} steps before updates continue"
+            )
             return
         rank = self.global_rank
         if len(states) != self.world_size:

@@ -1,0 +1,151 @@
+"""Build one env's entry of the expert zoo from a finished (or interrupted) SAC training run.
+
+    lit-irl fit --config configs/sac/hopper.yaml                      # trains, keeps every checkpoint
+    python tools/build_zoo.py --run-dir runs/sac-Hopper-v5/version_0  # -> zoo/Hopper-v5/
+
+Rules, fixed up front:
+- expert = the kept checkpoint with the highest mean deterministic return over ``--select-episodes``
+  episodes (the zoo is a data source: selecting it by true return is labelled as such);
+  its reported return is then measured on ``--eval-episodes`` fresh episodes (other seeds).
+- medium = the kept checkpoint whose return is closest to 1/3 of the expert's (the D4RL protocol).
+Writes ``zoo/<env>/expert.pt``, ``medium.pt`` (actor weights only), ``expert_demos.hdf5``
+(``--demos`` deterministic expert episodes, D4RL format), updates ``zoo/zoo.json``,
+``zoo/README.md`` and the expert reference of ``lit_irl/data/reference_returns.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lit_irl.data.cli import evaluate_checkpoints, pick_by_fraction, training_checkpoints
+from lit_irl.data.d4rl import save_dataset
+from lit_irl.data.rollout import export_policy, load_policy, rollout
+from lit_irl.data.scores import REFERENCE_FILE
+
+ROOT = Path(__file__).resolve().parents[1]
+ZOO = ROOT / "zoo"
+
+
+def training_wall_time(run_dir: Path) -> float:
+    """Seconds of actual training (sum over logging periods of steps / steps-per-second), so that
+    interruptions between resumed sessions do not count."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    total, last_step = 0.0, 0
+    for events in sorted(glob.glob(str(run_dir / "events.out.tfevents.*"))):
+        accumulator = EventAccumulator(events)
+        accumulator.Reload()
+        if "perf/env_steps_per_s" not in accumulator.Tags()["scalars"]:
+            continue
+        for event in accumulator.Scalars("perf/env_steps_per_s"):
+            if event.step > last_step and event.value > 0:
+                total += (event.step - last_step) / event.value
+                last_step = event.step
+    return total
+
+
+def write_readme(entries: dict) -> None:
+    lines = [
+        "# Expert zoo",
+        "",
+        "SAC experts trained with the project's own configs (`configs/sac/<env>.yaml`, true reward, plain termination),",
+        "their medium-level policies (about 1/3 of the expert return, the D4RL protocol) and 10 deterministic expert",
+        "trajectories per env. Large datasets are not committed: regenerate them with `lit-irl-data` (commands below).",
+        "The expert is the kept checkpoint with the best true return (it is a data source, selected as such); its",
+        "return below is measured on 10 further deterministic episodes. v5 envs, mujoco 3+ (numbers are not comparable",
+        "to the papers' v2/v3 ones except as ratios).",
+        "",
+        "| env | expert return (10 ep.) | expert env steps | run env steps | training wall time | medium return | medium env steps | files |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for env_id, e in sorted(entries.items()):
+        lines.append(
+            f"| {env_id} | {e['expert_return_mean']:.1f} ± {e['expert_return_std']:.1f} | {e['expert_env_steps']:,} | {e['run_env_steps']:,} "
+            f"| {e['wall_time_s'] / 3600:.2f} h | {e['medium_return_mean']:.1f} ± {e['medium_return_std']:.1f} | {e['medium_env_steps']:,} "
+            f"| `{env_id}/expert.pt`, `medium.pt`, `expert_demos.hdf5` |"
+        )
+    lines += ["", "## Regenerate", ""]
+    for env_id, e in sorted(entries.items()):
+        lines += [f"**{env_id}**", "", "```bash", *e["commands"], "```", ""]
+    lines += [
+        "Datasets from these policies (not committed; minutes each):",
+        "",
+        "```bash",
+        "lit-irl-data offline --kind expert --policy zoo/Hopper-v5/expert.pt --out data/hopper-expert.hdf5",
+        "lit-irl-data offline --kind medium --policy zoo/Hopper-v5/medium.pt --out data/hopper-medium.hdf5",
+        "lit-irl-data offline --kind medium-replay --checkpoint <run>/checkpoints/env_steps=<medium>.ckpt --out data/hopper-medium-replay.hdf5",
+        "lit-irl-data offline --kind medium-expert --medium-policy zoo/Hopper-v5/medium.pt --expert-policy zoo/Hopper-v5/expert.pt --out data/hopper-medium-expert.hdf5",
+        "lit-irl-data preferences --run-dir <run> --out data/hopper-preferences.hdf5",
+        "```",
+    ]
+    (ZOO / "README.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-dir", required=True, help="runs/sac-<env>/version_<n> (with checkpoints/env_steps=*.ckpt)")
+    parser.add_argument("--select-episodes", type=int, default=5)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--demos", type=int, default=10)
+    parser.add_argument("--config", help="the training config (for the regenerate command)")
+    args = parser.parse_args()
+    run_dir = Path(args.run_dir)
+
+    rows = evaluate_checkpoints(training_checkpoints(run_dir), args.select_episodes, seed=100)
+    for path, steps, mean, std in rows:
+        print(f"{steps:>9,d}  {mean:9.1f} ± {std:7.1f}  {path.name}")
+    expert_path = max(rows, key=lambda r: r[2])[0]
+    expert = load_policy(expert_path)
+    env_id = expert.env.env_id
+    expert_returns = rollout(expert.env, expert.actor, episodes=args.eval_episodes, deterministic=True, seed=200, record_physics=False).episode_returns()
+    medium_row = pick_by_fraction(rows, 1 / 3, reference=float(expert_returns.mean()))
+    medium = load_policy(medium_row[0])
+    medium_returns = rollout(medium.env, medium.actor, episodes=args.eval_episodes, deterministic=True, seed=200, record_physics=False).episode_returns()
+
+    out = ZOO / env_id
+    export_policy(expert, out / "expert.pt", {"return_mean": float(expert_returns.mean()), "return_std": float(expert_returns.std())})
+    export_policy(medium, out / "medium.pt", {"return_mean": float(medium_returns.mean()), "return_std": float(medium_returns.std())})
+    demos = rollout(expert.env, expert.actor, episodes=args.demos, deterministic=True, seed=0)
+    save_dataset(out / "expert_demos.hdf5", demos, {"source_policy": f"zoo/{env_id}/expert.pt", "policy_env_steps": expert.env_steps, "kind": "demonstrations"})
+
+    references = json.loads(REFERENCE_FILE.read_text())
+    references.setdefault(env_id, {})["expert"] = round(float(expert_returns.mean()), 3)
+    references[env_id]["expert_std"] = round(float(expert_returns.std()), 3)
+    references[env_id]["expert_policy"] = f"zoo/{env_id}/expert.pt"
+    REFERENCE_FILE.write_text(json.dumps(references, indent=1) + "\n")
+
+    zoo_file = ZOO / "zoo.json"
+    entries = json.loads(zoo_file.read_text()) if zoo_file.exists() else {}
+    last = run_dir / "checkpoints" / "last.ckpt"
+    run_steps = load_policy(last).env_steps if last.exists() else max(r[1] for r in rows)
+    config = args.config or f"configs/sac/{env_id.split('-')[0].lower()}.yaml"
+    entries[env_id] = {
+        "expert_return_mean": float(expert_returns.mean()),
+        "expert_return_std": float(expert_returns.std()),
+        "expert_env_steps": expert.env_steps,
+        "run_env_steps": run_steps,
+        "wall_time_s": training_wall_time(run_dir),
+        "medium_return_mean": float(medium_returns.mean()),
+        "medium_return_std": float(medium_returns.std()),
+        "medium_env_steps": medium.env_steps,
+        "demo_returns": [round(float(r), 1) for r in demos.episode_returns()],
+        "commands": [
+            f"lit-irl fit --config {config}   # resume after an interruption: add --ckpt_path last",
+            "python " + " ".join(shlex.quote(a) for a in ["tools/build_zoo.py", *sys.argv[1:]]),
+        ],
+    }
+    zoo_file.write_text(json.dumps(entries, indent=1) + "\n")
+    write_readme(entries)
+    print(f"{env_id}: expert {expert_returns.mean():.1f} ± {expert_returns.std():.1f} ({expert.env_steps:,} steps), "
+          f"medium {medium_returns.mean():.1f} ({medium.env_steps:,} steps), demos {np.round(demos.episode_returns(), 1)}")
+
+
+if __name__ == "__main__":
+    main()
