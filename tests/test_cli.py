@@ -181,3 +181,10 @@ def test_resume_from_a_compact_checkpoint_refills_the_buffer(run_dir: Path, tmp_
     assert int(resumed["state_dict"]["env_steps"]) == 600
     # a fresh run of 300 steps and the resumed 300 steps make as many updates: none while the buffer refills
     assert updates_after - updates_before == updates_before
+
+
+@pytest.mark.parametrize("collector", ["torchrl", "torchrl_multi"])
+def test_fit_with_torchrl_collectors(run_dir: Path, collector: str):
+    run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100), "--model.init_args.collector", collector)
+    state = _state(_run_folder(run_dir) / "checkpoints" / "last.ckpt")
+    assert int(state["state_dict"]["env_steps"]) == 300 and int(state["state_dict"]["policy.updates"]) > 0
