@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--select-episodes", type=int, default=5)
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--demos", type=int, default=10)
-    parser.add_argument("--config", help="the training config (for the regenerate command)")
+    parser.add_argument("--train-command", help="the command that trained the run (recorded in zoo/README.md); default: lit-irl fit --config configs/sac/<env>.yaml")
     args = parser.parse_args()
     run_dir = Path(args.run_dir)
 
@@ -125,7 +125,13 @@ def main() -> None:
     entries = json.loads(zoo_file.read_text()) if zoo_file.exists() else {}
     last = run_dir / "checkpoints" / "last.ckpt"
     run_steps = load_policy(last).env_steps if last.exists() else max(r[1] for r in rows)
-    config = args.config or f"configs/sac/{env_id.split('-')[0].lower()}.yaml"
+    train_command = args.train_command or f"lit-irl fit --config configs/sac/{env_id.split('-')[0].lower()}.yaml"
+    # As a user runs it: the run folder under runs/ (wherever this machine kept it).
+    build_args = list(sys.argv[1:])
+    if "--train-command" in build_args:
+        i = build_args.index("--train-command")
+        del build_args[i : i + 2]
+    build_args = [f"runs/{run_dir.parent.name}/{run_dir.name}" if a == args.run_dir else a for a in build_args]
     entries[env_id] = {
         "expert_return_mean": float(expert_returns.mean()),
         "expert_return_std": float(expert_returns.std()),
@@ -137,8 +143,8 @@ def main() -> None:
         "medium_env_steps": medium.env_steps,
         "demo_returns": [round(float(r), 1) for r in demos.episode_returns()],
         "commands": [
-            f"lit-irl fit --config {config}   # resume after an interruption: add --ckpt_path last",
-            "python " + " ".join(shlex.quote(a) for a in ["tools/build_zoo.py", *sys.argv[1:]]),
+            f"{train_command}   # after an interruption: the same command with --ckpt_path last",
+            "python " + " ".join(shlex.quote(a) for a in ["tools/build_zoo.py", *build_args]),
         ],
     }
     zoo_file.write_text(json.dumps(entries, indent=1) + "\n")
