@@ -16,8 +16,6 @@ def check_positive(**values: int | float | Iterable[int]) -> None:
     """Raise :class:`LitIRLError` for any value (or any member of a size tuple) that is not > 0."""
     for name, value in values.items():
         members = list(value) if isinstance(value, (list, tuple)) else [value]
-        if isinstance(value, (list, tuple)) and not members:
-            raise LitIRLError(f"{name} is empty; give at least one positive size, e.g. [256, 256]")
         for member in members:
             if member is None or member <= 0:
                 raise LitIRLError(f"{name} must be > 0, got {value!r}; set it to a positive value")

@@ -16,7 +16,7 @@ import torch
 from tensordict import TensorDictBase
 from torch import nn
 
-from lit_irl.errors import check_fraction, check_positive
+from lit_irl.errors import LitIRLError, check_fraction, check_positive
 from lit_irl.nn import EnsembleMLP, TanhGaussianActor
 
 
@@ -55,6 +55,9 @@ class SACConfig:
     actor_update_every: int = 1
 
     def __post_init__(self) -> None:
+        for name in ("actor_hidden", "critic_hidden"):
+            if not getattr(self, name):
+                raise LitIRLError(f"{name} is empty; give at least one hidden layer size, e.g. [256, 256]")
         check_positive(
             actor_hidden=self.actor_hidden,
             critic_hidden=self.critic_hidden,

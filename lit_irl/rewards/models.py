@@ -1,0 +1,92 @@
+"""Learned rewards r(s), r(s, a), r(s, a, s') with one interface.
+
+``RewardModel(batch)`` reads the replay / dataset keys (``obs``, ``action``, ``next_obs``) of a
+TensorDict of any batch shape and returns one reward per transition: the same call serves the
+SAC relabelling of replayed batches, the ML-IRL reward step on trajectories ``(N, T)``, a
+Bradley-Terry loss on segments and a discriminator's logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from tensordict import TensorDictBase
+from torch import nn
+
+from lit_irl.errors import LitIRLError, check_positive
+from lit_irl.nn import mlp
+
+RewardInputs = Literal["s", "sa", "sas"]
+
+
+@dataclass
+class RewardConfig:
+    """Reward network and its optimizer.
+
+    Attributes:
+        inputs: ``s`` (state-only r(s), transfers across dynamics), ``sa`` (r(s, a)) or ``sas`` (r(s, a, s')).
+        hidden: hidden layer sizes ([] = linear in the (normalized) inputs).
+        activation: between hidden layers.
+        clamp: outputs are clipped to [-clamp, clamp] (official ML-IRL: 10); ``None`` = no clip.
+        normalize_inputs: standardize observations with the expert data's mean and std.
+        lr: Adam step size alpha_0 of the reward step.
+        lr_decay_power: sigma in alpha_k = alpha_0 / (k + 1)^sigma (0 = constant step size).
+        weight_decay: Adam weight decay (official ML-IRL: 1e-3).
+        betas: Adam betas.
+    """
+
+    inputs: RewardInputs = "s"
+    hidden: list[int] = field(default_factory=lambda: [64, 64])
+    activation: str = "relu"
+    clamp: float | None = 10.0
+    normalize_inputs: bool = False
+    lr: float = 1e-4
+    lr_decay_power: float = 0.0
+    weight_decay: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+
+    def __post_init__(self) -> None:
+        if self.inputs not in ("s", "sa", "sas"):
+            raise LitIRLError(f"reward inputs must be s, sa or sas, got {self.inputs!r}")
+        check_positive(reward_hidden=self.hidden, reward_lr=self.lr)
+        if self.clamp is not None:
+            check_positive(reward_clamp=self.clamp)
+        if self.lr_decay_power < 0:
+            raise LitIRLError(f"lr_decay_power must be >= 0, got {self.lr_decay_power}")
+
+
+class RewardModel(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int, config: RewardConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.uses_action = config.inputs in ("sa", "sas")
+        self.uses_next_obs = config.inputs == "sas"
+        in_dim = obs_dim + (act_dim if self.uses_action else 0) + (obs_dim if self.uses_next_obs else 0)
+        self.net = mlp(in_dim, config.hidden, 1, config.activation)
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
+
+    def set_input_normalization(self, observations: torch.Tensor) -> None:
+        """Standardize observations with these statistics (the expert's) from now on."""
+        self.obs_mean.copy_(observations.reshape(-1, observations.shape[-1]).mean(0))
+        self.obs_std.copy_(observations.reshape(-1, observations.shape[-1]).std(0).clamp(min=1e-6))
+
+    def forward(self, batch: TensorDictBase) -> torch.Tensor:
+        """One reward per transition of ``batch`` (any batch shape)."""
+        parts = [(batch["obs"] - self.obs_mean) / self.obs_std]
+        if self.uses_action:
+            if "action" not in batch.keys():
+                raise LitIRLError("this reward is r(s, a) but the data have no actions (state-only demonstrations?); use reward inputs 's'")
+            parts.append(batch["action"])
+        if self.uses_next_obs:
+            parts.append((batch["next_obs"] - self.obs_mean) / self.obs_std)
+        reward = self.net(torch.cat(parts, -1)).squeeze(-1)
+        if self.config.clamp is not None:
+            reward = reward.clamp(-self.config.clamp, self.config.clamp)
+        return reward
+
+    def make_optimizer(self) -> torch.optim.Adam:
+        c = self.config
+        return torch.optim.Adam(self.parameters(), lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
