@@ -5,9 +5,10 @@ its loop in ``training_step`` (manual optimization). It never schedules on Light
 ``global_step`` (which counts optimizer steps, all optimizers together): the counters that drive
 the algorithm are :attr:`env_steps` and its own buffers, all saved in the checkpoint.
 
-One ``training_step`` = one batch of ``env_steps_per_batch`` env steps (per rank) plus the updates
-the algorithm makes for them. Training stops when :attr:`env_steps` (summed over DDP ranks)
-reaches ``total_env_steps``; ``trainer.max_steps`` is not used.
+Collection happens in batches of ``env_steps_per_batch`` env steps (per rank) followed by the
+updates the algorithm makes for them: SAC's ``training_step`` is one such batch, ML-IRL's is one
+iteration of several. Training stops when :attr:`env_steps` (summed over DDP ranks) reaches
+``total_env_steps``; ``trainer.max_steps`` is not used.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class OnlineRLModule(LightningModule):
         env: environment and termination policy.
         total_env_steps: stop after this many env steps (all ranks together).
         warmup_steps: env steps with uniformly random actions before the first update (per rank).
-        env_steps_per_batch: env steps per ``training_step`` (per rank).
+        env_steps_per_batch: env steps per collection batch (per rank); updates follow each batch.
         buffer_size: replay capacity in transitions (per rank).
         collector: ``fast`` (in-process, exact resume), ``torchrl`` or ``torchrl_multi``.
         collector_workers: worker processes of ``torchrl_multi``.
@@ -123,6 +124,7 @@ class OnlineRLModule(LightningModule):
         self._pending_rng: dict | None = None
         self._meter = (time.perf_counter(), 0, 0)  # (time, env steps, updates) at last log
         self.throughput: float | None = None  # env steps/s over the last logging period
+        self._env_steps_at_batch_start = 0
 
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
@@ -199,11 +201,13 @@ class OnlineRLModule(LightningModule):
             self.trainer.should_stop = True
 
     # ---------------------------------------------------------------- logging
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self._env_steps_at_batch_start = int(self.env_steps)
+
     def batch_crossed(self, every: int) -> bool:
-        """Whether the last batch of env steps (all ranks) crossed a multiple of ``every``: the
-        schedule of logging, evaluation and checkpoints, in env steps."""
-        steps, batch = int(self.env_steps), self.env_steps_per_batch * self.world_size
-        return steps // every > (steps - batch) // every
+        """Whether the env steps of the current ``training_step`` (all ranks) crossed a multiple of
+        ``every``: the schedule of logging, evaluation and checkpoints, in env steps."""
+        return int(self.env_steps) // every > self._env_steps_at_batch_start // every
 
     def log_training(self, stats: dict[str, torch.Tensor]) -> None:
         """Write scalars against env steps (the x-axis of every RL curve), every ``log_every_env_steps``."""

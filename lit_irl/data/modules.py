@@ -59,6 +59,35 @@ def batches_loader(data: TensorDict, batch_size: int, seed: int) -> DataLoader:
     return DataLoader(RandomBatches(data, batch_size, seed), batch_size=None, collate_fn=_as_is)
 
 
+def padded_trajectories(data: TransitionData, horizon: int, repeat_last: bool, state_only: bool = False) -> tuple[TensorDict, torch.Tensor]:
+    """Complete episodes of ``data`` as a TensorDict ``(N, horizon)`` and a mask of real steps.
+
+    Shorter episodes are padded: with ``repeat_last`` (the fixed-horizon convention) by repeating
+    the final transition's next observation as a frozen state, which counts as real (mask 1), as
+    the agent's fixed-horizon env does after a fall; otherwise with zeros under mask 0.
+    """
+    rows = transitions_tensordict(data, state_only)
+    bounds = data.episode_bounds()
+    if any(stop - start > horizon for start, stop in bounds):
+        raise LitIRLError(f"{data.path}: an episode is longer than the horizon {horizon}; set env.max_episode_steps to match the data")
+    out = rows[:1].expand(len(bounds), horizon).clone()
+    mask = torch.zeros(len(bounds), horizon)
+    for i, (start, stop) in enumerate(bounds):
+        length = stop - start
+        out[i, :length] = rows[start:stop]
+        mask[i, :length] = 1.0
+        if length < horizon:
+            if repeat_last:
+                frozen = rows[stop - 1 : stop].clone()
+                frozen["obs"] = frozen["next_obs"]
+                frozen["true_reward"] = torch.zeros(1)  # the env pays nothing after a fall
+                out[i, length:] = frozen.expand(horizon - length)
+                mask[i, length:] = 1.0
+            else:
+                out[i, length:] = rows[:1].expand(horizon - length).apply(torch.zeros_like)
+    return out, mask
+
+
 class _FileDataModule(LightningDataModule):
     def __init__(self, path: str, env: EnvConfig | None, batch_size: int, seed: int) -> None:
         super().__init__()

@@ -1,0 +1,199 @@
+"""Maximum-likelihood inverse RL (Zeng et al. 2022; thesis Ch. 2, Algorithm 2), online."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import torch
+from tensordict import TensorDict
+from torchmetrics.functional import pearson_corrcoef, spearman_corrcoef
+
+from lit_irl.algos.base import OnlineRLModule
+from lit_irl.data.collect import CollectorKind, derive_seed
+from lit_irl.data.modules import ExpertDemonstrations, padded_trajectories
+from lit_irl.data.rollout import rollout
+from lit_irl.envs import EnvConfig
+from lit_irl.errors import LitIRLError, check_fraction, check_positive
+from lit_irl.policy import SACConfig, SACPolicy
+from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
+
+
+class MLIRL(OnlineRLModule):
+    """ML-IRL: a single loop alternating a few SAC steps (fast timescale) and one reward step (slow).
+
+    Per iteration (one ``training_step``), as Algorithm 2:
+
+    1. policy update: ``env_steps_per_iteration`` env steps and ``utd_ratio`` SAC updates per step
+       under the current learned reward (replayed batches are relabelled by ``r_theta`` when
+       sampled; the env reward is hidden from the learner and only logged);
+    2. data sampling: ``agent_trajectories`` fresh trajectories of the current policy and the
+       expert trajectories;
+    3. reward update: one Adam step on ``mean_agent R_theta(tau) - mean_expert R_theta(tau)``
+       with ``R_theta(tau) = sum_t reward_gamma^t r_theta(s_t, a_t)``.
+
+    The two timescales are set by ``env_steps_per_iteration`` (policy steps per reward step) and
+    the reward step size ``reward.lr`` (optionally decayed, ``reward.lr_decay_power``).
+
+    Args:
+        env: environment; its reward is always hidden from the learner. ``fixed_horizon``
+            termination (the official code's convention) or ``plain`` (trajectories then have
+            different lengths and are masked).
+        demonstrations: expert file (``lit-irl-data demos``, D4RL format).
+        num_expert_trajectories: expert trajectories used for learning (the first N of the file).
+        held_out_expert_trajectories: further expert trajectories of the file for reward-recovery metrics.
+        reward: reward network (r(s) / r(s,a) / r(s,a,s')) and its optimizer.
+        sac: the SAC policy step.
+        env_steps_per_iteration: policy env steps (per rank) between two reward steps.
+        utd_ratio: SAC updates per env step.
+        agent_trajectories: fresh agent trajectories per reward step (per rank).
+        reward_gamma: discount of R_theta(tau); 1.0 reproduces the official code (undiscounted
+            per-step means times T), the thesis writes gamma^t.
+    """
+
+    def __init__(
+        self,
+        env: EnvConfig,
+        demonstrations: str,
+        num_expert_trajectories: int = 1,
+        held_out_expert_trajectories: int = 0,
+        reward: RewardConfig = RewardConfig(),  # never mutated
+        sac: SACConfig = SACConfig(),  # never mutated
+        env_steps_per_iteration: int = 5_000,
+        utd_ratio: int = 1,
+        agent_trajectories: int = 10,
+        reward_gamma: float = 1.0,
+        total_env_steps: int = 1_000_000,
+        warmup_steps: int = 1_000,
+        env_steps_per_batch: int = 50,
+        buffer_size: int = 1_000_000,
+        collector: CollectorKind = "fast",
+        collector_workers: int = 2,
+        eval_episodes: int = 10,
+        log_every_env_steps: int = 5_000,
+        seed: int = 0,
+    ) -> None:
+        if env.termination == "absorbing":
+            raise LitIRLError("MLIRL supports termination fixed_horizon (default) or plain; absorbing states are for DAC-style methods")
+        env = dataclasses.replace(env, hide_reward=True)
+        super().__init__(
+            env, total_env_steps, warmup_steps, env_steps_per_batch, buffer_size, collector, collector_workers, eval_episodes, log_every_env_steps, seed
+        )
+        check_positive(
+            num_expert_trajectories=num_expert_trajectories,
+            env_steps_per_iteration=env_steps_per_iteration,
+            utd_ratio=utd_ratio,
+            agent_trajectories=agent_trajectories,
+        )
+        check_fraction(reward_gamma=reward_gamma)
+        if env_steps_per_iteration % env_steps_per_batch:
+            raise LitIRLError(f"env_steps_per_iteration ({env_steps_per_iteration}) must be a multiple of env_steps_per_batch ({env_steps_per_batch})")
+        if held_out_expert_trajectories < 0:
+            raise LitIRLError(f"held_out_expert_trajectories must be >= 0, got {held_out_expert_trajectories}")
+        self.save_hyperparameters()
+        self.env_steps_per_iteration = env_steps_per_iteration
+        self.utd_ratio = utd_ratio
+        self.agent_trajectories = agent_trajectories
+        self.reward_gamma = reward_gamma
+        spec = self.env_spec
+        self.policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, sac)
+        self.actor = self.policy.actor
+        self.reward = RewardModel(spec.obs_dim, spec.act_dim, reward)
+        self.register_buffer("reward_steps", torch.zeros((), dtype=torch.long))
+
+        # Expert trajectories, checked against the env now (a bad file fails before any training).
+        state_only = reward.inputs == "s"
+        demos = ExpertDemonstrations(demonstrations, env, num_expert_trajectories + held_out_expert_trajectories, state_only)
+        demos.setup()
+        repeat_last = env.termination == "fixed_horizon"
+        expert, expert_mask = padded_trajectories(demos.data, spec.horizon, repeat_last, state_only)
+        self.expert, self.expert_mask = expert[:num_expert_trajectories], expert_mask[:num_expert_trajectories]
+        self.held_out = expert[num_expert_trajectories:][expert_mask[num_expert_trajectories:].bool()] if held_out_expert_trajectories else None
+        self.expert_return = float(demos.episode_returns[:num_expert_trajectories].mean())
+        if reward.normalize_inputs:
+            self.reward.set_input_normalization(self.expert["obs"])
+
+    def configure_optimizers(self):
+        reward_optimizer = self.reward.make_optimizer()
+        power = self.reward.config.lr_decay_power
+        schedule = torch.optim.lr_scheduler.LambdaLR(reward_optimizer, lambda k: (k + 1) ** -power)
+        return [*self.policy.make_optimizers(), reward_optimizer], [schedule]
+
+    def on_fit_start(self) -> None:
+        self.expert, self.expert_mask = self.expert.to(self.device), self.expert_mask.to(self.device)
+        if self.held_out is not None:
+            self.held_out = self.held_out.to(self.device)
+
+    # ------------------------------------------------------------------ parts
+    def sample_agent_trajectories(self) -> tuple[TensorDict, torch.Tensor]:
+        """Fresh trajectories of the current (stochastic) policy; seeded by (seed, rank, reward step)."""
+        seed = derive_seed(self.seed, self.global_rank, int(self.reward_steps), 3)
+        data = rollout(
+            self.env_config, self.actor, episodes=self.agent_trajectories, seed=seed, num_envs=self.agent_trajectories, record_physics=False
+        )
+        return padded_trajectories(data, self.env_spec.horizon, repeat_last=False, state_only=self.reward.config.inputs == "s")
+
+    @torch.no_grad()
+    def recovery_metrics(self, agent: TensorDict, agent_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """How the learned reward relates to the (hidden) true one: correlations on agent and held-out expert transitions."""
+        real = agent_mask.bool()
+        learned, true = self.reward(agent[real]), agent[real]["true_reward"]
+        metrics = {
+            "reward/agent_step_mean": learned.mean(),
+            "reward/expert_step_mean": self.reward(self.expert[self.expert_mask.bool()]).mean(),
+            "train/agent_trajectory_return": (agent["true_reward"] * agent_mask).sum(-1).mean(),
+        }
+        for name, rows in (("agent", (learned, true)), ("expert_heldout", None)):
+            if rows is None:
+                if self.held_out is None:
+                    continue
+                rows = (self.reward(self.held_out), self.held_out["true_reward"])
+            if rows[1].std() > 1e-8 and rows[0].std() > 1e-8:
+                metrics[f"reward_recovery/pearson_{name}"] = pearson_corrcoef(rows[0], rows[1])
+                metrics[f"reward_recovery/spearman_{name}"] = spearman_corrcoef(rows[0], rows[1])
+        return metrics
+
+    # ------------------------------------------------------------------- loop
+    def training_step(self, batch: int, batch_idx: int) -> None:
+        *policy_optimizers, reward_optimizer = self.optimizers()
+        started = time.perf_counter()
+        relabel_seconds = 0.0
+
+        # 1. Policy update: SAC steps under the current learned reward.
+        stats: dict[str, torch.Tensor] = {}
+        for _ in range(self.env_steps_per_iteration // self.env_steps_per_batch):
+            self.collect()
+            if not self.learning_started:
+                continue
+            for _ in range(self.utd_ratio * self.env_steps_per_batch):
+                replayed = self.replay.sample(self.policy.config.batch_size).to(self.device)
+                relabel_start = time.perf_counter()
+                with torch.no_grad():
+                    reward = self.reward(replayed)
+                relabel_seconds += time.perf_counter() - relabel_start
+                stats = self.policy.update(replayed, reward, policy_optimizers, self.manual_backward)
+        sac_done = time.perf_counter()
+
+        # 2. Agent trajectories from the current policy; expert trajectories from the demonstrations.
+        agent, agent_mask = self.sample_agent_trajectories()
+        agent, agent_mask = agent.to(self.device), agent_mask.to(self.device)
+
+        # 3. Reward update: minimize  R_theta(agent) - R_theta(expert).
+        loss, reward_stats = ml_irl_loss(
+            self.reward(agent), self.reward(self.expert), self.reward_gamma, agent_mask, self.expert_mask
+        )
+        reward_optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        reward_optimizer.step()
+        self.lr_schedulers().step()
+        self.reward_steps += 1
+
+        finished = time.perf_counter()
+        sac_seconds = (sac_done - started) - relabel_seconds
+        stats.update(reward_stats)
+        stats.update(self.recovery_metrics(agent, agent_mask))
+        stats["reward/lr"] = torch.tensor(reward_optimizer.param_groups[0]["lr"])
+        stats["counters/reward_steps"] = self.reward_steps
+        stats["perf/iteration_over_sac"] = torch.tensor((finished - started) / max(sac_seconds, 1e-9))
+        self.log_training(stats)
+        self.stop_when_done()

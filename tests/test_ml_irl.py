@@ -1,0 +1,118 @@
+"""ML-IRL on InvertedPendulum-v5 with tiny budgets: CLI, hidden reward, exact resume, bad inputs."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from lit_irl.algos import MLIRL
+from lit_irl.data.d4rl import load_dataset, save_dataset
+from lit_irl.envs import EnvConfig
+from lit_irl.errors import LitIRLError
+from lit_irl.policy import SACConfig, SACPolicy
+from lit_irl.rewards import RewardConfig
+from tests.conftest import ROOT, run_cli
+
+CONFIG = str(ROOT / "configs/ml_irl/inverted_pendulum.yaml")
+DEMOS = str(ROOT / "zoo/InvertedPendulum-v5/expert_demos.hdf5")
+SMALL = SACConfig(actor_hidden=[32, 32], critic_hidden=[32, 32], batch_size=64)
+
+
+def tiny_args(save_dir: Path, total: int = 600) -> list[str]:
+    return [
+        "--config", CONFIG,
+        "--model.init_args.total_env_steps", str(total),
+        "--model.init_args.env_steps_per_iteration", "200",
+        "--model.init_args.warmup_steps", "100",
+        "--model.init_args.agent_trajectories", "2",
+        "--model.init_args.env.max_episode_steps", "100",
+        "--model.init_args.sac.actor_hidden", "[32, 32]",
+        "--model.init_args.sac.critic_hidden", "[32, 32]",
+        "--model.init_args.sac.batch_size", "64",
+        "--model.init_args.eval_episodes", "2",
+        "--model.init_args.log_every_env_steps", "200",
+        "--checkpoint.every_n_env_steps", str(total // 2),
+        "--evaluation.every_n_env_steps", str(total // 2),
+        "--trainer.enable_progress_bar", "false",
+        "--trainer.logger.init_args.save_dir", str(save_dir),
+    ]
+
+
+@pytest.fixture(scope="module")
+def short_demos(tmp_path_factory) -> str:
+    """The zoo's demonstrations cut to 100-step episodes (so tests can use a horizon of 100)."""
+    data = load_dataset(DEMOS)
+    rows = torch.arange(len(data)) % 1000 < 100
+    short = data.select(rows.numpy())
+    short.timeouts[:] = (torch.arange(len(short)) % 100 == 99).numpy()
+    return str(save_dataset(tmp_path_factory.mktemp("demos") / "short.hdf5", short))
+
+
+def _last(save_dir: Path) -> dict:
+    (ckpt,) = save_dir.glob("mlirl-InvertedPendulum-v5/version_*/checkpoints/last.ckpt")
+    return torch.load(ckpt, weights_only=False)
+
+
+def test_cli_smoke_and_resume_is_bit_identical(tmp_path: Path, short_demos: str):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    run_cli("fit", *tiny_args(straight), "--model.init_args.demonstrations", short_demos)
+    state = _last(straight)
+    assert int(state["state_dict"]["env_steps"]) == 600 and int(state["state_dict"]["reward_steps"]) == 3
+    interrupted = run_cli(
+        "fit", *tiny_args(killed), "--model.init_args.demonstrations", short_demos,
+        "--trainer.callbacks+=tests.helpers.KillAfterCheckpoint", "--trainer.callbacks.env_steps", "300",
+        check=False,
+    )
+    assert interrupted.returncode == -signal.SIGKILL, interrupted.stderr[-2000:]
+    run_cli("fit", *tiny_args(killed), "--model.init_args.demonstrations", short_demos, "--ckpt_path", "last")
+    a, b = state["state_dict"], _last(killed)["state_dict"]
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"differ after resume: {different}"
+    assert any(k.startswith("reward.net") for k in a)
+    reward_opt_a, reward_opt_b = state["optimizer_states"][-1], _last(killed)["optimizer_states"][-1]
+    for sa, sb in zip(reward_opt_a["state"].values(), reward_opt_b["state"].values()):
+        assert all(torch.equal(sa[k], sb[k]) for k in sa), "reward optimizer resumes exactly"
+
+
+def test_true_reward_never_reaches_the_sac_loss(monkeypatch, short_demos: str):
+    seen = []
+    original = SACPolicy.update
+
+    def checked_update(self, batch, reward, *args, **kwargs):
+        assert "true_reward" not in batch.keys(), "the learner's replay batches must not carry the env reward"
+        seen.append(torch.equal(reward, module.reward(batch).detach()))
+        return original(self, batch, reward, *args, **kwargs)
+
+    monkeypatch.setattr(SACPolicy, "update", checked_update)
+    env = EnvConfig("InvertedPendulum-v5", termination="fixed_horizon", max_episode_steps=100)
+    module = MLIRL(env, short_demos, sac=SMALL, env_steps_per_iteration=200, warmup_steps=100, agent_trajectories=2, total_env_steps=400, eval_episodes=1)
+    assert module.env_config.hide_reward, "ML-IRL always hides the env reward"
+    L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=-1).fit(module)
+    assert seen and all(seen), "SAC is trained on r_theta of the replayed batch"
+
+
+def test_bad_inputs(tmp_path: Path, short_demos: str):
+    hopper = EnvConfig("Hopper-v5", termination="fixed_horizon")
+    with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5"):
+        MLIRL(hopper, short_demos, sac=SMALL)
+    pendulum = EnvConfig("InvertedPendulum-v5", termination="fixed_horizon", max_episode_steps=100)
+    with pytest.raises(LitIRLError, match="num_expert_trajectories must be > 0"):
+        MLIRL(pendulum, short_demos, num_expert_trajectories=0, sac=SMALL)
+    with pytest.raises(LitIRLError, match="asked for 99 episodes"):
+        MLIRL(pendulum, short_demos, num_expert_trajectories=99, sac=SMALL)
+    with pytest.raises(LitIRLError, match="longer than the horizon 50"):
+        MLIRL(EnvConfig("InvertedPendulum-v5", termination="fixed_horizon", max_episode_steps=50), short_demos, sac=SMALL)
+    with pytest.raises(LitIRLError, match="does not exist"):
+        MLIRL(pendulum, str(tmp_path / "nope.hdf5"), sac=SMALL)
+    with pytest.raises(LitIRLError, match="absorbing"):
+        MLIRL(EnvConfig("InvertedPendulum-v5", termination="absorbing"), short_demos, sac=SMALL)
+    with pytest.raises(LitIRLError, match="multiple of env_steps_per_batch"):
+        MLIRL(pendulum, short_demos, sac=SMALL, env_steps_per_iteration=120, env_steps_per_batch=50)
+    with pytest.raises(LitIRLError, match="reward inputs"):
+        RewardConfig(inputs="q")
+    result = run_cli("fit", *tiny_args(tmp_path), "--model.init_args.demonstrations", str(tmp_path / "missing.hdf5"), check=False)
+    assert result.returncode == 2 and "missing.hdf5: file does not exist" in result.stderr
