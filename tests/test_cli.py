@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import PENDULUM, run_cli, tiny_sac_args
+from tests.conftest import PENDULUM, ROOT, run_cli, tiny_sac_args
 
 # Tags the README documents for every online algorithm.
 DOCUMENTED_TAGS = {
@@ -188,3 +188,13 @@ def test_fit_with_torchrl_collectors(run_dir: Path, collector: str):
     run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100), "--model.init_args.collector", collector)
     state = _state(_run_folder(run_dir) / "checkpoints" / "last.ckpt")
     assert int(state["state_dict"]["env_steps"]) == 300 and int(state["state_dict"]["policy.updates"]) > 0
+
+
+@pytest.mark.parametrize("config", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").rglob("*.yaml")))
+def test_every_config_parses(config: str, capsys):
+    from lit_irl.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", config, "--print_config"])
+    assert exit_info.value.code in (0, None)
+    assert "class_path: lit_irl.algos." in capsys.readouterr().out
