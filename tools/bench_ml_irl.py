@@ -1,0 +1,166 @@
+"""ML-IRL results: several seeds per env and reward variant, a table and learning curves in results/.
+
+    python tools/bench_ml_irl.py --envs hopper --variants state_only state_action --seeds 0 1 2
+    python tools/bench_ml_irl.py --envs inverted_pendulum --variants default --seeds 0 1 2 --total-env-steps 40000
+
+Every run is ``lit-irl fit --config configs/ml_irl/<env>_<variant>.yaml`` with its own seed, in a
+fixed folder ``results/runs/<env>_<variant>/seed<k>/``; running the command again continues
+unfinished runs from their ``last.ckpt`` (so a budget longer than one machine session is reached
+across sessions) and re-reads finished ones. Runs execute ``--parallel`` at a time with
+``OMP_NUM_THREADS=1`` each.
+
+Reported per (env, variant): the final deterministic evaluation (the last ``eval/return_mean`` of
+each seed, never a checkpoint picked by true return), mean ± std over seeds, its ratio to the zoo
+expert's return, env steps, and training wall time. Also ``perf/iteration_over_sac``: the cost of
+an ML-IRL iteration over the SAC work inside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+
+
+def config_path(env: str, variant: str) -> Path:
+    return ROOT / "configs" / "ml_irl" / (f"{env}.yaml" if variant == "default" else f"{env}_{variant}.yaml")
+
+
+def run_dir(env: str, variant: str, seed: int) -> Path:
+    return RESULTS / "runs" / f"{env}_{variant}" / f"seed{seed}"
+
+
+def train(env: str, variant: str, seed: int, total: int | None) -> int:
+    folder = run_dir(env, variant, seed)
+    command = [
+        sys.executable, "-m", "lit_irl.cli", "fit", "--config", str(config_path(env, variant)),
+        "--model.init_args.seed", str(seed),
+        "--trainer.enable_progress_bar", "false",
+        "--trainer.logger.init_args.save_dir", str(folder.parent),
+        "--trainer.logger.init_args.name", folder.name,
+        "--trainer.logger.init_args.version", "run",
+    ]
+    if total:
+        command += ["--model.init_args.total_env_steps", str(total)]
+    if (folder / "run" / "checkpoints" / "last.ckpt").exists():
+        command += ["--ckpt_path", str(folder / "run" / "checkpoints" / "last.ckpt")]
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "train.log", "a") as log:
+        return subprocess.run(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=log, stderr=subprocess.STDOUT).returncode
+
+
+def scalars(folder: Path, tag: str) -> list[tuple[int, float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    points: dict[int, float] = {}
+    for events in sorted((folder / "run").glob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        if tag in accumulator.Tags()["scalars"]:
+            points.update({e.step: e.value for e in accumulator.Scalars(tag)})
+    return sorted(points.items())
+
+
+def wall_time(folder: Path) -> float:
+    total, last = 0.0, 0
+    for step, rate in scalars(folder, "perf/env_steps_per_s"):
+        if rate > 0:
+            total, last = total + (step - last) / rate, step
+    return total
+
+
+def summarize(env: str, variant: str, seeds: list[int]) -> dict:
+    finals, steps, walls, overheads, curves = [], [], [], [], {}
+    for seed in seeds:
+        folder = run_dir(env, variant, seed)
+        evals = scalars(folder, "eval/return_mean")
+        if not evals:
+            continue
+        curves[seed] = evals
+        finals.append(evals[-1][1])
+        steps.append(evals[-1][0])
+        walls.append(wall_time(folder))
+        overheads += [v for _, v in scalars(folder, "perf/iteration_over_sac")]
+    zoo = json.loads((ROOT / "zoo" / "zoo.json").read_text()) if (ROOT / "zoo" / "zoo.json").exists() else {}
+    env_id = {"inverted_pendulum": "InvertedPendulum-v5", "hopper": "Hopper-v5", "halfcheetah": "HalfCheetah-v5",
+              "walker2d": "Walker2d-v5", "ant": "Ant-v5", "humanoid": "Humanoid-v5"}[env]
+    expert = zoo.get(env_id, {}).get("expert_return_mean")
+    return {
+        "env": env_id, "variant": variant, "seeds": len(finals),
+        "final_mean": float(np.mean(finals)) if finals else None, "final_std": float(np.std(finals)) if finals else None,
+        "expert": expert, "ratio": float(np.mean(finals) / expert) if finals and expert else None,
+        "env_steps": int(np.min(steps)) if steps else 0, "wall_time_h": float(np.mean(walls)) / 3600 if walls else 0.0,
+        "iteration_over_sac": float(np.median(overheads)) if overheads else None, "curves": curves,
+    }
+
+
+def write_outputs(rows: list[dict], tag: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    RESULTS.mkdir(exist_ok=True)
+    lines = [
+        f"# ML-IRL results ({tag})", "",
+        "Command: `python " + " ".join(["tools/bench_ml_irl.py", *sys.argv[1:]]) + "`", "",
+        "Final deterministic evaluation (last eval of each seed), mean ± std over seeds; ratio to the zoo expert's return.", "",
+        "| env | reward | seeds | final return | expert | ratio | env steps | wall time / seed | iteration / SAC work |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        final = f"{r['final_mean']:.1f} ± {r['final_std']:.1f}" if r["final_mean"] is not None else "-"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        expert = f"{r['expert']:.1f}" if r["expert"] else "-"
+        overhead = f"{r['iteration_over_sac']:.3f}x" if r["iteration_over_sac"] else "-"
+        lines.append(f"| {r['env']} | {r['variant']} | {r['seeds']} | {final} | {expert} | {ratio} | {r['env_steps']:,} | {r['wall_time_h']:.2f} h | {overhead} |")
+    (RESULTS / f"ml_irl_{tag}.md").write_text("\n".join(lines) + "\n")
+    json.dump(rows, open(RESULTS / f"ml_irl_{tag}.json", "w"), indent=1)
+
+    figure, axes = plt.subplots(1, len(rows), figsize=(5 * len(rows), 3.5), squeeze=False)
+    for axis, r in zip(axes[0], rows):
+        for seed, curve in r["curves"].items():
+            axis.plot([s for s, _ in curve], [v for _, v in curve], label=f"seed {seed}")
+        if r["expert"]:
+            axis.axhline(r["expert"], color="k", linestyle="--", label="zoo expert")
+        axis.set_title(f"ML-IRL {r['variant']}: {r['env']}")
+        axis.set_xlabel("env steps")
+        axis.set_ylabel("true return (deterministic eval)")
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(RESULTS / f"ml_irl_{tag}.png", dpi=110)
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--envs", nargs="+", default=["hopper"])
+    parser.add_argument("--variants", nargs="+", default=["state_only", "state_action"], help="config suffixes; 'default' = configs/ml_irl/<env>.yaml")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--total-env-steps", type=int, help="override the configs' budget")
+    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true", help="do not train, only summarize what the runs hold")
+    args = parser.parse_args()
+    jobs = [(e, v, s) for e in args.envs for v in args.variants for s in args.seeds]
+    if not args.report_only:
+        start = time.time()
+        with ThreadPoolExecutor(args.parallel) as pool:
+            codes = list(pool.map(lambda job: train(*job, args.total_env_steps), jobs))
+        failed = [job for job, code in zip(jobs, codes) if code != 0]
+        print(f"{len(jobs)} runs in {time.time() - start:.0f} s; failed: {failed or 'none'}")
+    rows = [summarize(e, v, args.seeds) for e in args.envs for v in args.variants]
+    write_outputs(rows, "_".join(args.envs))
+
+
+if __name__ == "__main__":
+    main()
