@@ -116,3 +116,49 @@ def test_bad_inputs(tmp_path: Path, short_demos: str):
         RewardConfig(inputs="q")
     result = run_cli("fit", *tiny_args(tmp_path), "--model.init_args.demonstrations", str(tmp_path / "missing.hdf5"), check=False)
     assert result.returncode == 2 and "missing.hdf5: file does not exist" in result.stderr
+
+
+def test_reward_transfer_trains_sac_on_a_frozen_learned_reward(tmp_path: Path, short_demos: str):
+    run_cli("fit", *tiny_args(tmp_path / "irl", total=400), "--model.init_args.demonstrations", short_demos)
+    (irl_ckpt,) = (tmp_path / "irl").glob("*/version_0/checkpoints/last.ckpt")
+    transfer = [
+        "--config", str(ROOT / "configs/sac/inverted_pendulum.yaml"),
+        "--model.init_args.reward_from", str(irl_ckpt),
+        "--model.init_args.total_env_steps", "300", "--model.init_args.warmup_steps", "100",
+        "--model.init_args.sac.actor_hidden", "[32, 32]", "--model.init_args.sac.critic_hidden", "[32, 32]",
+        "--model.init_args.eval_episodes", "1", "--evaluation.every_n_env_steps", "300", "--checkpoint.every_n_env_steps", "300",
+        "--trainer.enable_progress_bar", "false", "--trainer.logger.init_args.save_dir", str(tmp_path / "transfer"),
+    ]
+    run_cli("fit", *transfer)
+    (sac_ckpt,) = (tmp_path / "transfer").glob("*/version_0/checkpoints/last.ckpt")
+    irl, sac = torch.load(irl_ckpt, weights_only=False), torch.load(sac_ckpt, weights_only=False)
+    for key, value in irl["state_dict"].items():
+        if key.startswith("reward."):
+            assert torch.equal(sac["state_dict"]["frozen_" + key], value), "the transferred reward stays frozen"
+    assert sac["hyper_parameters"]["reward_from"] == str(irl_ckpt)
+    assert int(sac["state_dict"]["policy.updates"]) > 0
+
+    from lit_irl.rewards.models import load_reward
+
+    with pytest.raises(LitIRLError, match="holds no learned reward"):
+        load_reward(str(sac_ckpt), 4, 1)
+    with pytest.raises(LitIRLError, match="takes 4-dim observations, this env has 11"):
+        load_reward(str(irl_ckpt), 11, 3)
+
+
+def test_transfer_ants():
+    import numpy as np
+
+    from lit_irl.envs import make_env
+
+    custom, disabled = make_env(EnvConfig("CustomAnt-v0")), make_env(EnvConfig("DisabledAnt-v0"))
+    assert custom.observation_space.shape == disabled.observation_space.shape == (111,)
+    gears = dict(zip([disabled.unwrapped.model.actuator(i).trnid[0] for i in range(8)], disabled.unwrapped.model.actuator_gear[:, 0]))
+    names = {disabled.unwrapped.model.joint(j).name: g for j, g in gears.items()}
+    assert all(names[j] == 1.0 for j in ("hip_3", "ankle_3", "hip_4", "ankle_4")) and names["hip_1"] == 30.0
+    assert (custom.unwrapped.model.actuator_gear[:, 0] == 30.0).all()
+    half = {n: disabled.unwrapped.model.geom(n).size[1] / custom.unwrapped.model.geom(n).size[1] for n in ("back_leg_geom", "third_ankle_geom", "left_leg_geom")}
+    assert half["back_leg_geom"] == pytest.approx(0.5) and half["third_ankle_geom"] == pytest.approx(0.5) and half["left_leg_geom"] == 1.0
+    custom.reset(seed=0)
+    steps = [custom.step(np.zeros(8)) for _ in range(500)]
+    assert not any(s[2] for s in steps) and steps[-1][3], "no termination, 500-step episodes"

@@ -40,6 +40,8 @@ class MLIRL(OnlineRLModule):
             termination (the official code's convention) or ``plain`` (trajectories then have
             different lengths and are masked).
         demonstrations: expert file (``lit-irl-data demos``, D4RL format).
+        demonstrations_from_other_env: data transfer: the demonstrations were recorded in another
+            env with the same spaces (e.g. CustomAnt-v0 demonstrations, learning in DisabledAnt-v0).
         num_expert_trajectories: expert trajectories used for learning (the first N of the file).
         held_out_expert_trajectories: further expert trajectories of the file for reward-recovery metrics.
         reward: reward network (r(s) / r(s,a) / r(s,a,s')) and its optimizer.
@@ -55,6 +57,7 @@ class MLIRL(OnlineRLModule):
         self,
         env: EnvConfig,
         demonstrations: str,
+        demonstrations_from_other_env: bool = False,
         num_expert_trajectories: int = 1,
         held_out_expert_trajectories: int = 0,
         reward: RewardConfig = RewardConfig(),  # never mutated
@@ -103,7 +106,9 @@ class MLIRL(OnlineRLModule):
 
         # Expert trajectories, checked against the env now (a bad file fails before any training).
         state_only = reward.inputs == "s"
-        demos = ExpertDemonstrations(demonstrations, env, num_expert_trajectories + held_out_expert_trajectories, state_only)
+        demos = ExpertDemonstrations(
+            demonstrations, env, num_expert_trajectories + held_out_expert_trajectories, state_only, other_env=demonstrations_from_other_env
+        )
         demos.setup()
         repeat_last = env.termination == "fixed_horizon"
         expert, expert_mask = padded_trajectories(demos.data, spec.horizon, repeat_last, state_only)

@@ -109,14 +109,24 @@ class ExpertDemonstrations(_FileDataModule):
         env: the env the algorithm runs in; observation/action dims (and env id) are checked.
         num_trajectories: keep the first N complete episodes (``None``: all).
         state_only: drop actions (for state-only rewards r(s)); the batches then have no ``action``.
+        other_env: the demonstrations come from another env with the same spaces (data transfer):
+            dims are checked, the env id is not.
         batch_size: transitions per minibatch of ``train_dataloader``.
         seed: minibatch sampling stream.
     """
 
     def __init__(
-        self, path: str, env: EnvConfig | None = None, num_trajectories: int | None = None, state_only: bool = False, batch_size: int = 256, seed: int = 0
+        self,
+        path: str,
+        env: EnvConfig | None = None,
+        num_trajectories: int | None = None,
+        state_only: bool = False,
+        batch_size: int = 256,
+        seed: int = 0,
+        other_env: bool = False,
     ) -> None:
         super().__init__(path, env, batch_size, seed)
+        self.other_env = other_env
         if num_trajectories is not None and num_trajectories <= 0:
             raise LitIRLError(f"num_trajectories must be > 0 (or null for all), got {num_trajectories}; IRL needs at least one expert trajectory")
         self.num_trajectories, self.state_only = num_trajectories, state_only
@@ -126,7 +136,7 @@ class ExpertDemonstrations(_FileDataModule):
         if self.data is not None:
             return
         env_id, obs_dim, act_dim = self._dims()
-        data = load_dataset(self.path, env_id, obs_dim, act_dim)
+        data = load_dataset(self.path, None if self.other_env else env_id, obs_dim, act_dim)
         self.data = data.first_episodes(self.num_trajectories) if self.num_trajectories else data.select(slice(0, data.episode_bounds()[-1][1]))
         self.transitions = transitions_tensordict(self.data, self.state_only)
 

@@ -21,7 +21,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from lit_irl.envs.ant_transfer import register as _register_transfer_ants
 from lit_irl.errors import LitIRLError, check_positive
+
+_register_transfer_ants()
 
 SUPPORTED_ENVS = (
     "InvertedPendulum-v5",
@@ -30,6 +33,8 @@ SUPPORTED_ENVS = (
     "Walker2d-v5",
     "Ant-v5",
     "Humanoid-v5",
+    "CustomAnt-v0",  # transfer setting (lit_irl.envs.ant_transfer)
+    "DisabledAnt-v0",
 )
 TERMINATIONS = ("plain", "fixed_horizon", "absorbing")
 Termination = Literal["plain", "fixed_horizon", "absorbing"]

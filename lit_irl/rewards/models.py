@@ -90,3 +90,26 @@ class RewardModel(nn.Module):
     def make_optimizer(self) -> torch.optim.Adam:
         c = self.config
         return torch.optim.Adam(self.parameters(), lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
+
+
+def load_reward(path: str, obs_dim: int, act_dim: int) -> RewardModel:
+    """The learned reward of an IRL checkpoint, frozen (for reward transfer to new dynamics)."""
+    from lit_irl.checkpoint_io import load_checkpoint_file
+    from lit_irl.data.rollout import config_from_hparams
+
+    state = load_checkpoint_file(path)
+    hparams = state.get("hyper_parameters", {})
+    if "reward" not in hparams or not any(k.startswith("reward.") for k in state.get("state_dict", {})):
+        algo = state.get("lit_irl", {}).get("algo", "an unknown writer")
+        raise LitIRLError(f"{path} (written by {algo}) holds no learned reward; pass an IRL checkpoint such as MLIRL's last.ckpt")
+    config = config_from_hparams(RewardConfig, hparams["reward"])
+    weights = {k[len("reward.") :]: v for k, v in state["state_dict"].items() if k.startswith("reward.")}
+    source_obs = weights["obs_mean"].shape[0]
+    if source_obs != obs_dim:
+        raise LitIRLError(f"the reward of {path} takes {source_obs}-dim observations, this env has {obs_dim}; transfer needs the same observation space")
+    model = RewardModel(obs_dim, act_dim, config)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError:
+        raise LitIRLError(f"the reward of {path} takes other action dims than this env's {act_dim}; use a state-only reward to transfer") from None
+    return model.requires_grad_(False).eval()
