@@ -25,22 +25,27 @@ def run_cli(*args: str, cwd: Path | None = None, check: bool = True, timeout: in
     return result
 
 
-def tiny_sac_args(save_dir: Path, total: int = 600, warmup: int = 200) -> list[str]:
-    """SAC on InvertedPendulum-v5 with budgets small enough for a test (seconds)."""
+def tiny_args(config: str, save_dir: Path, total: int, warmup: int, log_every: int) -> list[str]:
+    """Any online algorithm with budgets small enough for a test (seconds): small nets, few episodes."""
     return [
-        "--config", PENDULUM,
+        "--config", config,
         "--model.init_args.total_env_steps", str(total),
         "--model.init_args.warmup_steps", str(warmup),
         "--model.init_args.sac.batch_size", "64",
         "--model.init_args.sac.actor_hidden", "[32, 32]",
         "--model.init_args.sac.critic_hidden", "[32, 32]",
         "--model.init_args.eval_episodes", "2",
-        "--model.init_args.log_every_env_steps", "100",
+        "--model.init_args.log_every_env_steps", str(log_every),
         "--checkpoint.every_n_env_steps", str(total // 2),
         "--evaluation.every_n_env_steps", str(total // 2),
         "--trainer.enable_progress_bar", "false",
         "--trainer.logger.init_args.save_dir", str(save_dir),
     ]
+
+
+def tiny_sac_args(save_dir: Path, total: int = 600, warmup: int = 200) -> list[str]:
+    """SAC on InvertedPendulum-v5."""
+    return tiny_args(PENDULUM, save_dir, total, warmup, log_every=100)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from lit_irl.errors import LitIRLError
 from lit_irl.policy import SACConfig, SACPolicy
 from lit_irl.rewards import RewardConfig
 from tests.conftest import ROOT, run_cli
+from tests.conftest import tiny_args as tiny_cli_args
 
 CONFIG = str(ROOT / "configs/ml_irl/inverted_pendulum.yaml")
 DEMOS = str(ROOT / "zoo/InvertedPendulum-v5/expert_demos.hdf5")
@@ -23,22 +24,12 @@ SMALL = SACConfig(actor_hidden=[32, 32], critic_hidden=[32, 32], batch_size=64)
 
 
 def tiny_args(save_dir: Path, total: int = 600) -> list[str]:
+    """ML-IRL on InvertedPendulum-v5 with 100-step episodes and 200-step iterations."""
     return [
-        "--config", CONFIG,
-        "--model.init_args.total_env_steps", str(total),
+        *tiny_cli_args(CONFIG, save_dir, total, warmup=100, log_every=200),
         "--model.init_args.env_steps_per_iteration", "200",
-        "--model.init_args.warmup_steps", "100",
         "--model.init_args.agent_trajectories", "2",
         "--model.init_args.env.max_episode_steps", "100",
-        "--model.init_args.sac.actor_hidden", "[32, 32]",
-        "--model.init_args.sac.critic_hidden", "[32, 32]",
-        "--model.init_args.sac.batch_size", "64",
-        "--model.init_args.eval_episodes", "2",
-        "--model.init_args.log_every_env_steps", "200",
-        "--checkpoint.every_n_env_steps", str(total // 2),
-        "--evaluation.every_n_env_steps", str(total // 2),
-        "--trainer.enable_progress_bar", "false",
-        "--trainer.logger.init_args.save_dir", str(save_dir),
     ]
 
 
