@@ -8,7 +8,8 @@ Rules, fixed up front:
   episodes (the zoo is a data source: selecting it by true return is labelled as such);
   its reported return is then measured on ``--eval-episodes`` fresh episodes (other seeds).
 - medium = the kept checkpoint whose return is closest to 1/3 of the expert's (the D4RL protocol).
-Writes ``zoo/<env>/expert.pt``, ``medium.pt`` (actor weights only), ``expert_demos.hdf5``
+Writes ``zoo/<env>/expert.pt``, ``medium.pt`` (actor weights only), with ``--export-checkpoints``
+the actor of every kept checkpoint (``checkpoints/env_steps=<n>.pt``, for preference data), ``expert_demos.hdf5``
 (``--demos`` deterministic expert episodes, D4RL format), updates ``zoo/zoo.json``,
 ``zoo/README.md`` and the expert reference of ``lit_irl/data/reference_returns.json``.
 """
@@ -82,7 +83,7 @@ def write_readme(entries: dict) -> None:
         "lit-irl-data offline --kind medium --policy zoo/Hopper-v5/medium.pt --out data/hopper-medium.hdf5",
         "lit-irl-data offline --kind medium-replay --checkpoint <run>/checkpoints/env_steps=<medium>.ckpt --out data/hopper-medium-replay.hdf5",
         "lit-irl-data offline --kind medium-expert --medium-policy zoo/Hopper-v5/medium.pt --expert-policy zoo/Hopper-v5/expert.pt --out data/hopper-medium-expert.hdf5",
-        "lit-irl-data preferences --run-dir <run> --out data/hopper-preferences.hdf5",
+        "lit-irl-data preferences --checkpoints zoo/Hopper-v5/checkpoints/*.pt --out data/hopper-preferences.hdf5",
         "```",
     ]
     (ZOO / "README.md").write_text("\n".join(lines) + "\n")
@@ -94,6 +95,7 @@ def main() -> None:
     parser.add_argument("--select-episodes", type=int, default=5)
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--demos", type=int, default=10)
+    parser.add_argument("--export-checkpoints", action="store_true", help="also export the actor of every kept checkpoint to zoo/<env>/checkpoints/ (preference data)")
     parser.add_argument("--train-command", help="the command that trained the run (recorded in zoo/README.md); default: lit-irl fit --config configs/sac/<env>.yaml")
     args = parser.parse_args()
     run_dir = Path(args.run_dir)
@@ -112,6 +114,9 @@ def main() -> None:
     out = ZOO / env_id
     export_policy(expert, out / "expert.pt", {"return_mean": float(expert_returns.mean()), "return_std": float(expert_returns.std())})
     export_policy(medium, out / "medium.pt", {"return_mean": float(medium_returns.mean()), "return_std": float(medium_returns.std())})
+    if args.export_checkpoints:
+        for path, steps, mean, std in rows:
+            export_policy(load_policy(path), out / "checkpoints" / f"env_steps={steps}.pt", {"return_mean": mean, "return_std": std})
     demos = rollout(expert.env, expert.actor, episodes=args.demos, deterministic=True, seed=0)
     save_dataset(out / "expert_demos.hdf5", demos, {"source_policy": f"zoo/{env_id}/expert.pt", "policy_env_steps": expert.env_steps, "kind": "demonstrations"})
 
