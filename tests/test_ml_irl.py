@@ -153,3 +153,16 @@ def test_transfer_ants():
     custom.reset(seed=0)
     steps = [custom.step(np.zeros(8)) for _ in range(500)]
     assert not any(s[2] for s in steps) and steps[-1][3], "no termination, 500-step episodes"
+
+
+def test_ddp_two_processes_hold_identical_reward_and_policy(tmp_path: Path, short_demos: str):
+    params = tmp_path / "params"
+    run_cli(
+        "fit", *tiny_args(tmp_path, total=800), "--model.init_args.demonstrations", short_demos,
+        "--trainer.strategy", "ddp", "--trainer.devices", "2",
+        "--trainer.callbacks+=tests.helpers.SaveRankParameters", "--trainer.callbacks.directory", str(params),
+        timeout=600,
+    )
+    rank0, rank1 = torch.load(params / "rank0.pt"), torch.load(params / "rank1.pt")
+    assert int(rank0["reward_steps"]) == 2, "an iteration is 200 env steps per rank, 400 for both"
+    assert not [k for k in rank0 if not torch.equal(rank0[k], rank1[k])]
