@@ -278,3 +278,34 @@ def test_normalized_score_against_our_reference(monkeypatch):
     assert scores.normalized_score("Hopper-v5", 60.0) == pytest.approx(50.0)
     assert scores.normalized_score("Ant-v5", 60.0) is None, "no score before the zoo has an expert"
     assert scores.normalized_score("Walker2d-v5", 60.0) is None
+
+
+def test_local_minari_dataset_loads(tmp_path: Path, monkeypatch):
+    minari = pytest.importorskip("minari")
+    import gymnasium as gym
+    from minari.data_collector import EpisodeBuffer
+
+    from lit_irl.data.d4rl import load_minari
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    env = gym.make("InvertedPendulum-v5")
+    buffers = []
+    for episode in range(3):
+        obs, _ = env.reset(seed=episode)
+        observations, actions, rewards, terminations, truncations = [obs], [], [], [], []
+        for t in range(20):
+            action = env.action_space.sample()
+            obs, reward, terminated, truncated, _ = env.step(action)
+            observations.append(obs), actions.append(action), rewards.append(reward)
+            terminations.append(terminated), truncations.append(truncated or t == 19)
+            if terminated:
+                break
+        buffers.append(EpisodeBuffer(id=episode, observations=np.array(observations), actions=np.array(actions), rewards=np.array(rewards),
+                                     terminations=np.array(terminations), truncations=np.array(truncations), infos={}))
+    minari.create_dataset_from_buffers("test/pendulum/random-v0", buffers, env="InvertedPendulum-v5", algorithm_name="random")
+    data = load_minari("test/pendulum/random-v0")
+    lengths = [len(b.actions) for b in buffers]
+    assert [e - s for s, e in data.episode_bounds()] == lengths and data.attrs["env_id"] == "InvertedPendulum-v5"
+    np.testing.assert_allclose(data.next_observations[0], buffers[0].observations[1], rtol=1e-6)
+    with pytest.raises(LitIRLError, match="not found locally"):
+        load_minari("test/pendulum/missing-v0")
