@@ -114,7 +114,6 @@ class MLIRL(OnlineRLModule):
         expert, expert_mask = padded_trajectories(demos.data, spec.horizon, repeat_last, state_only)
         self.expert, self.expert_mask = expert[:num_expert_trajectories], expert_mask[:num_expert_trajectories]
         self.held_out = expert[num_expert_trajectories:][expert_mask[num_expert_trajectories:].bool()] if held_out_expert_trajectories else None
-        self.expert_return = float(demos.episode_returns[:num_expert_trajectories].mean())
         if reward.normalize_inputs:
             self.reward.set_input_normalization(self.expert["obs"])
 
