@@ -72,6 +72,9 @@ def write_readme(entries: dict) -> None:
             f"| {e['wall_time_s'] / 3600:.2f} h | {e['medium_return_mean']:.1f} ± {e['medium_return_std']:.1f} | {e['medium_env_steps']:,} "
             f"| `{env_id}/expert.pt`, `medium.pt`, `expert_demos.hdf5` |"
         )
+    notes = [f"- **{env_id}**: {e['note']}" for env_id, e in sorted(entries.items()) if e.get("note")]
+    if notes:
+        lines += ["", "## Notes", "", *notes]
     lines += ["", "## Regenerate", ""]
     for env_id, e in sorted(entries.items()):
         lines += [f"**{env_id}**", "", "```bash", *e["commands"], "```", ""]
@@ -96,6 +99,7 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--demos", type=int, default=10)
     parser.add_argument("--export-checkpoints", action="store_true", help="also export the actor of every kept checkpoint to zoo/<env>/checkpoints/ (preference data)")
+    parser.add_argument("--note", default="", help="a remark recorded with the entry (zoo/README.md)")
     parser.add_argument("--train-command", help="the command that trained the run (recorded in zoo/README.md); default: lit-irl fit --config configs/sac/<env>.yaml")
     args = parser.parse_args()
     run_dir = Path(args.run_dir)
@@ -133,9 +137,10 @@ def main() -> None:
     train_command = args.train_command or f"lit-irl fit --config configs/sac/{env_id.split('-')[0].lower()}.yaml"
     # As a user runs it: the run folder under runs/ (wherever this machine kept it).
     build_args = list(sys.argv[1:])
-    if "--train-command" in build_args:
-        i = build_args.index("--train-command")
-        del build_args[i : i + 2]
+    for option in ("--train-command", "--note"):
+        if option in build_args:
+            i = build_args.index(option)
+            del build_args[i : i + 2]
     build_args = [f"runs/{run_dir.parent.name}/{run_dir.name}" if a == args.run_dir else a for a in build_args]
     entries[env_id] = {
         "expert_return_mean": float(expert_returns.mean()),
@@ -147,6 +152,7 @@ def main() -> None:
         "medium_return_std": float(medium_returns.std()),
         "medium_env_steps": medium.env_steps,
         "demo_returns": [round(float(r), 1) for r in demos.episode_returns()],
+        "note": args.note,
         "commands": [
             f"{train_command}   # after an interruption: the same command with --ckpt_path last",
             "python " + " ".join(shlex.quote(a) for a in ["tools/build_zoo.py", *build_args]),
