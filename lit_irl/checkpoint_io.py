@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,26 +9,16 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from lit_irl.errors import LitIRLError
+from lit_irl.files import atomic_write
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` to a temporary file in the target folder, fsync, then ``os.replace``.
-
-    A crash (or SIGKILL) while writing leaves the previous checkpoint intact and no partial file.
-    """
+    """``torch.save`` through :func:`lit_irl.files.atomic_write`: a crash (or SIGKILL) while
+    writing leaves the previous checkpoint intact and no partial file."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_write(path) as tmp:
+            torch.save(checkpoint, tmp)
 
     def load_checkpoint(self, path: str | Path, map_location: Any | None = None, weights_only: bool | None = None) -> dict[str, Any]:
         return load_checkpoint_file(path, map_location)

@@ -11,7 +11,6 @@ without ``next_observations`` (D4RL v0/v1) get them from the following row withi
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from lit_irl.errors import LitIRLError
+from lit_irl.files import atomic_write
 
 REQUIRED_KEYS = ("observations", "actions", "rewards", "terminals", "timeouts")
 
@@ -112,21 +112,14 @@ def save_dataset(path: str | Path, data: TransitionData, attrs: Mapping[str, Any
 
     from lit_irl import __version__
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     all_attrs = {"lit_irl_version": __version__, "creation_command": creation_command(), **data.attrs, **(attrs or {})}
     all_attrs.setdefault("episode_returns", data.episode_returns())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            for key, value in data.as_arrays().items():
-                f.create_dataset(key, data=value, compression="gzip" if value.size > 100_000 else None)
-            for key, value in all_attrs.items():
-                f.attrs[key] = value if value is not None else "none"
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        for key, value in data.as_arrays().items():
+            f.create_dataset(key, data=value, compression="gzip" if value.size > 100_000 else None)
+        for key, value in all_attrs.items():
+            f.attrs[key] = value if value is not None else "none"
+    return Path(path)
 
 
 def _fail(path: Path, problem: str) -> LitIRLError:

@@ -14,7 +14,6 @@ env id, segment length, tier boundaries, label mode, sources.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from lit_irl.data.d4rl import TransitionData, creation_command
 from lit_irl.errors import LitIRLError
+from lit_irl.files import atomic_write
 
 TIERS = ("low", "medium", "high")
 PREFERENCE_KEYS = ("obs_a", "act_a", "obs_b", "act_b", "return_a", "return_b", "label", "tier_a", "tier_b")
@@ -137,19 +137,12 @@ def save_preferences(path: str | Path, data: PreferencePairs, attrs: dict[str, A
 
     from lit_irl import __version__
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            for key, value in data.arrays().items():
-                f.create_dataset(key, data=value, compression="gzip" if value.size > 100_000 else None)
-            for key, value in {"lit_irl_version": __version__, "creation_command": creation_command(), "kind": "preferences", **data.attrs, **(attrs or {})}.items():
-                f.attrs[key] = value
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        for key, value in data.arrays().items():
+            f.create_dataset(key, data=value, compression="gzip" if value.size > 100_000 else None)
+        for key, value in {"lit_irl_version": __version__, "creation_command": creation_command(), "kind": "preferences", **data.attrs, **(attrs or {})}.items():
+            f.attrs[key] = value
+    return Path(path)
 
 
 def load_preferences(path: str | Path, obs_dim: int | None = None, act_dim: int | None = None) -> PreferencePairs:

@@ -7,7 +7,6 @@ hundred kB). :func:`load_policy` reads both.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from lit_irl.data.collect import derive_seed
 from lit_irl.data.d4rl import TransitionData
 from lit_irl.envs import EnvConfig, make_env, probe_env
 from lit_irl.errors import LitIRLError
+from lit_irl.files import atomic_write
 from lit_irl.nn import TanhGaussianActor
 from lit_irl.policy import SACConfig
 
@@ -72,7 +72,6 @@ def load_policy(path: str | Path) -> Policy:
 def export_policy(policy: Policy, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
     """Write the actor alone (for the zoo), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     hidden = [m.out_features for m in policy.actor.net if isinstance(m, torch.nn.Linear)][:-1]
     activation = next(type(m).__name__.lower() for m in policy.actor.net if not isinstance(m, torch.nn.Linear))
     payload = {
@@ -84,12 +83,8 @@ def export_policy(policy: Policy, path: str | Path, meta: dict[str, Any] | None 
         "env_steps": policy.env_steps,
         "meta": {**policy.meta, **(meta or {}), "source": policy.source},
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_write(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

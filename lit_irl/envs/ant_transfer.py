@@ -25,6 +25,8 @@ import numpy as np
 from gymnasium.envs.mujoco import MujocoEnv
 from gymnasium.utils import EzPickle
 
+from lit_irl.files import atomic_write
+
 DISABLED_MOTORS = ("hip_3", "ankle_3", "hip_4", "ankle_4")
 BACK_LEGS = ("back_leg", "right_back_leg")
 
@@ -55,9 +57,8 @@ def _xml_file(disabled: bool, gear: float) -> str:
     path = folder / f"{'disabled' if disabled else 'custom'}_ant_gear{gear:g}.xml"
     content = ant_xml(disabled, gear)
     if not path.exists() or path.read_text() != content:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(content)
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:  # parallel workers may write it at the same time
+            tmp.write_text(content)
     return str(path)
 
 
