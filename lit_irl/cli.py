@@ -84,30 +84,30 @@ class LitIRLCLI(LightningCLI):
         return super()._instantiate_trainer(config, callbacks)
 
 
-def _one_line(error: BaseException) -> str:
-    """The message a user needs from a (possibly deeply chained) configuration error."""
+def _chain(error: BaseException | None) -> list[BaseException]:
     chain: list[BaseException] = []
     while error is not None and error not in chain:
         chain.append(error)
         error = error.__cause__ or error.__context__
+    return chain
+
+
+def _is_config_error(error: BaseException) -> bool:
+    """jsonargparse reports bad values as ValueError/TypeError chains raised while parsing and
+    instantiating; anything else (a real bug) keeps its traceback."""
+    return any(isinstance(e, (LitIRLError, ArgumentError)) or "Does not validate against" in str(e) for e in _chain(error))
+
+
+def _one_line(error: BaseException) -> str:
+    """The message a user needs from a (possibly deeply chained) configuration error."""
+    chain = _chain(error)
     for link in chain:
         if isinstance(link, LitIRLError):
             return str(link)
     key = re.search(r'Parser key "([^"]+)"', str(chain[0]))
     innermost = str(chain[-1]).strip().splitlines()[0]
     where = f"{key.group(1)}: " if key else ""
-    return f"{where}{innermost} (check the spelling against `lit-irl fit --help` and `lit-irl fit --model <Algo> --help`)"
-
-
-def _is_config_error(error: BaseException) -> bool:
-    """jsonargparse reports bad values as ValueError/TypeError chains raised while parsing and
-    instantiating; anything else (a real bug) keeps its traceback."""
-    seen = error
-    while seen is not None:
-        if isinstance(seen, (LitIRLError, ArgumentError)) or "Does not validate against" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return f"{where}{innermost} (check the spelling against `lit-irl fit --help` and `lit-irl fit --model.help <Algo>`)"
 
 
 def main(args: list[str] | None = None) -> None:
