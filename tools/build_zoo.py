@@ -99,12 +99,14 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--demos", type=int, default=10)
     parser.add_argument("--export-checkpoints", action="store_true", help="also export the actor of every kept checkpoint to zoo/<env>/checkpoints/ (preference data)")
+    parser.add_argument("--extra-checkpoints", nargs="*", default=[], help="more candidates: exported actors of earlier sessions of the same run (zoo/<env>/checkpoints/*.pt)")
     parser.add_argument("--note", default="", help="a remark recorded with the entry (zoo/README.md)")
     parser.add_argument("--train-command", help="the command that trained the run (recorded in zoo/README.md); default: lit-irl fit --config configs/sac/<env>.yaml")
     args = parser.parse_args()
     run_dir = Path(args.run_dir)
 
-    rows = evaluate_checkpoints(training_checkpoints(run_dir), args.select_episodes, seed=100)
+    candidates = training_checkpoints(run_dir) + [Path(p) for p in args.extra_checkpoints]
+    rows = sorted(evaluate_checkpoints(candidates, args.select_episodes, seed=100), key=lambda r: r[1])
     for path, steps, mean, std in rows:
         print(f"{steps:>9,d}  {mean:9.1f} ± {std:7.1f}  {path.name}")
     expert_path = max(rows, key=lambda r: r[2])[0]
@@ -120,7 +122,9 @@ def main() -> None:
     export_policy(medium, out / "medium.pt", {"return_mean": float(medium_returns.mean()), "return_std": float(medium_returns.std())})
     if args.export_checkpoints:
         for path, steps, mean, std in rows:
-            export_policy(load_policy(path), out / "checkpoints" / f"env_steps={steps}.pt", {"return_mean": mean, "return_std": std})
+            target = out / "checkpoints" / f"env_steps={steps}.pt"
+            if path.resolve() != target.resolve():
+                export_policy(load_policy(path), target, {"return_mean": mean, "return_std": std})
     demos = rollout(expert.env, expert.actor, episodes=args.demos, deterministic=True, seed=0)
     save_dataset(out / "expert_demos.hdf5", demos, {"source_policy": f"zoo/{env_id}/expert.pt", "policy_env_steps": expert.env_steps, "kind": "demonstrations"})
 
