@@ -2,10 +2,11 @@ import torch
 
 from lit_irl.data import EnvRunner, TransitionReplay
 from lit_irl.data.collect import TorchRLRunner
+from lit_irl.data.replay import TRANSITION_KEYS
 from lit_irl.envs import EnvConfig, probe_env
 from lit_irl.nn import TanhGaussianActor
 
-KEYS = {"obs", "action", "next_obs", "true_reward", "terminated", "done"}
+KEYS = set(TRANSITION_KEYS)
 
 
 def _actor(config):

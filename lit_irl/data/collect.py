@@ -41,8 +41,6 @@ def derive_seed(*parts: int) -> int:
 class EnvRunner:
     """Steps one gymnasium env; keeps the unfinished episode across :meth:`collect` calls."""
 
-    exact_state = True
-
     def __init__(self, env_config: EnvConfig, seed: int, rank: int = 0) -> None:
         self.env = make_env(env_config)
         self.seed, self.rank = seed, rank
@@ -156,8 +154,6 @@ class _SampleAction(torch.nn.Module):
 
 class TorchRLRunner:
     """TorchRL ``Collector`` (``workers <= 1``) or ``MultiSyncCollector`` (worker processes)."""
-
-    exact_state = False
 
     def __init__(
         self, env_config: EnvConfig, seed: int, rank: int, actor: TanhGaussianActor, steps_per_collect: int, warmup_steps: int, workers: int = 1

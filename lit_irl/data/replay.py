@@ -8,8 +8,7 @@ out, so a learner cannot train on it by accident; metrics ask for it explicitly.
 
 from __future__ import annotations
 
-import torch
-from tensordict import TensorDict, TensorDictBase
+from tensordict import TensorDictBase
 from torchrl.data import LazyTensorStorage, TensorDictReplayBuffer
 
 from lit_irl.errors import check_positive
@@ -54,16 +53,3 @@ class TransitionReplay:
         self.buffer._writer._cursor = state["cursor"]
         self.buffer._writer._write_count = state["write_count"]
 
-
-def empty_transitions(n: int, obs_dim: int, act_dim: int) -> TensorDict:
-    return TensorDict(
-        {
-            "obs": torch.empty(n, obs_dim),
-            "action": torch.empty(n, act_dim),
-            "next_obs": torch.empty(n, obs_dim),
-            "true_reward": torch.empty(n),
-            "terminated": torch.empty(n, dtype=torch.bool),
-            "done": torch.empty(n, dtype=torch.bool),
-        },
-        batch_size=[n],
-    )
