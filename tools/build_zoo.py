@@ -100,6 +100,10 @@ def main() -> None:
     parser.add_argument("--demos", type=int, default=10)
     parser.add_argument("--export-checkpoints", action="store_true", help="also export the actor of every kept checkpoint to zoo/<env>/checkpoints/ (preference data)")
     parser.add_argument("--extra-checkpoints", nargs="*", default=[], help="more candidates: exported actors of earlier sessions of the same run (zoo/<env>/checkpoints/*.pt)")
+    parser.add_argument(
+        "--earlier-wall-time-h", type=float, default=0.0,
+        help="training hours of earlier sessions whose logs are gone (runs carried by a compact checkpoint)",
+    )
     parser.add_argument("--note", default="", help="a remark recorded with the entry (zoo/README.md)")
     parser.add_argument("--train-command", help="the command that trained the run (recorded in zoo/README.md); default: lit-irl fit --config configs/sac/<env>.yaml")
     args = parser.parse_args()
@@ -141,17 +145,22 @@ def main() -> None:
     train_command = args.train_command or f"lit-irl fit --config configs/sac/{env_id.split('-')[0].lower()}.yaml"
     # As a user runs it: the run folder under runs/ (wherever this machine kept it).
     build_args = list(sys.argv[1:])
-    for option in ("--train-command", "--note"):
+    # Session artefacts (notes, candidates and hours of earlier sessions) are not part of the recipe:
+    # a run trained in one go has every checkpoint in its own folder.
+    for option in ("--train-command", "--note", "--earlier-wall-time-h", "--extra-checkpoints"):
         if option in build_args:
             i = build_args.index(option)
-            del build_args[i : i + 2]
+            end = i + 1
+            while end < len(build_args) and not build_args[end].startswith("--"):
+                end += 1
+            del build_args[i:end]
     build_args = [f"runs/{run_dir.parent.name}/{run_dir.name}" if a == args.run_dir else a for a in build_args]
     entries[env_id] = {
         "expert_return_mean": float(expert_returns.mean()),
         "expert_return_std": float(expert_returns.std()),
         "expert_env_steps": expert.env_steps,
         "run_env_steps": run_steps,
-        "wall_time_s": training_wall_time(run_dir),
+        "wall_time_s": training_wall_time(run_dir) + 3600 * args.earlier_wall_time_h,
         "medium_return_mean": float(medium_returns.mean()),
         "medium_return_std": float(medium_returns.std()),
         "medium_env_steps": medium.env_steps,
