@@ -24,9 +24,11 @@ SMALL = SACConfig(actor_hidden=[32, 32], critic_hidden=[32, 32], batch_size=64)
 
 
 def tiny_args(save_dir: Path, total: int = 600) -> list[str]:
-    """ML-IRL on InvertedPendulum-v5 with 100-step episodes and 200-step iterations."""
+    """ML-IRL on InvertedPendulum-v5 with 100-step episodes and 200-step iterations, fixed horizon
+    (the locomotion configs' termination; the pendulum config itself uses plain termination)."""
     return [
         *tiny_cli_args(CONFIG, save_dir, total, warmup=100, log_every=200),
+        "--model.init_args.env.termination", "fixed_horizon",
         "--model.init_args.env_steps_per_iteration", "200",
         "--model.init_args.agent_trajectories", "2",
         "--model.init_args.env.max_episode_steps", "100",

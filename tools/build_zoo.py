@@ -7,7 +7,8 @@ Rules, fixed up front:
 - expert = the kept checkpoint with the highest mean deterministic return over ``--select-episodes``
   episodes (the zoo is a data source: selecting it by true return is labelled as such);
   its reported return is then measured on ``--eval-episodes`` fresh episodes (other seeds).
-- medium = the kept checkpoint whose return is closest to 1/3 of the expert's (the D4RL protocol).
+- medium = the kept checkpoint whose return is closest to 1/3 of the way from the random policy's
+  return to the expert's (the D4RL protocol; measured from random so that it holds for negative returns).
 Writes ``zoo/<env>/expert.pt``, ``medium.pt`` (actor weights only), with ``--export-checkpoints``
 the actor of every kept checkpoint (``checkpoints/env_steps=<n>.pt``, for preference data), ``expert_demos.hdf5``
 (``--demos`` deterministic expert episodes, D4RL format), updates ``zoo/zoo.json``,
@@ -117,7 +118,11 @@ def main() -> None:
     expert = load_policy(expert_path)
     env_id = expert.env.env_id
     expert_returns = rollout(expert.env, expert.actor, episodes=args.eval_episodes, deterministic=True, seed=200, record_physics=False).episode_returns()
-    medium_row = pick_by_fraction(rows, 1 / 3, reference=float(expert_returns.mean()))
+    references = json.loads(REFERENCE_FILE.read_text())
+    if "random" not in references.get(env_id, {}):
+        random_returns = rollout(expert.env, None, episodes=10, seed=300, record_physics=False).episode_returns()
+        references[env_id] = {"random": round(float(random_returns.mean()), 3), "random_std": round(float(random_returns.std()), 3), "random_episodes": 10}
+    medium_row = pick_by_fraction(rows, 1 / 3, reference=float(expert_returns.mean()), floor=references[env_id]["random"])
     medium = load_policy(medium_row[0])
     medium_returns = rollout(medium.env, medium.actor, episodes=args.eval_episodes, deterministic=True, seed=200, record_physics=False).episode_returns()
 
@@ -132,8 +137,7 @@ def main() -> None:
     demos = rollout(expert.env, expert.actor, episodes=args.demos, deterministic=True, seed=0)
     save_dataset(out / "expert_demos.hdf5", demos, {"source_policy": f"zoo/{env_id}/expert.pt", "policy_env_steps": expert.env_steps, "kind": "demonstrations"})
 
-    references = json.loads(REFERENCE_FILE.read_text())
-    references.setdefault(env_id, {})["expert"] = round(float(expert_returns.mean()), 3)
+    references[env_id]["expert"] = round(float(expert_returns.mean()), 3)
     references[env_id]["expert_std"] = round(float(expert_returns.std()), 3)
     references[env_id]["expert_policy"] = f"zoo/{env_id}/expert.pt"
     REFERENCE_FILE.write_text(json.dumps(references, indent=1) + "\n")

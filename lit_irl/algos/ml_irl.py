@@ -152,9 +152,11 @@ class MLIRL(OnlineRLModule):
                 if self.held_out is None:
                     continue
                 rows = (self.reward(self.held_out), self.held_out["true_reward"])
-            if rows[1].std() > 1e-8 and rows[0].std() > 1e-8:
-                metrics[f"reward_recovery/pearson_{name}"] = pearson_corrcoef(rows[0], rows[1])
-                metrics[f"reward_recovery/spearman_{name}"] = spearman_corrcoef(rows[0], rows[1])
+            learned_rows, true_rows = rows[0].double(), rows[1].double()
+            # An (almost) constant true reward (a pendulum that never falls) has no correlation to report.
+            if true_rows.std() > 1e-6 and learned_rows.std() > 1e-6:
+                metrics[f"reward_recovery/pearson_{name}"] = pearson_corrcoef(learned_rows, true_rows).float()
+                metrics[f"reward_recovery/spearman_{name}"] = spearman_corrcoef(learned_rows, true_rows).float()
         return metrics
 
     # ------------------------------------------------------------------- loop

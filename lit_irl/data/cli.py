@@ -44,10 +44,17 @@ def evaluate_checkpoints(paths: list[Path], episodes: int, seed: int) -> list[tu
     return rows
 
 
-def pick_by_fraction(rows: list[tuple[Path, int, float, float]], fraction: float, reference: float | None = None) -> tuple[Path, int, float, float]:
-    """The checkpoint whose return is closest to ``fraction`` of ``reference`` (default: the best one)."""
+def pick_by_fraction(
+    rows: list[tuple[Path, int, float, float]], fraction: float, reference: float | None = None, floor: float = 0.0
+) -> tuple[Path, int, float, float]:
+    """The checkpoint whose return is closest to ``fraction`` of the way from ``floor`` (the random
+    policy's return, where known) to ``reference`` (default: the best checkpoint's return).
+
+    Measured from the random return so that "1/3 of the expert" also means something for envs
+    whose returns are negative (Pendulum: random about -1200, expert about -150)."""
     best = max(r[2] for r in rows) if reference is None else reference
-    return min(rows, key=lambda r: abs(r[2] - fraction * best))
+    target = floor + fraction * (best - floor)
+    return min(rows, key=lambda r: abs(r[2] - target))
 
 
 def replay_dataset(checkpoint: str | Path):
@@ -157,7 +164,11 @@ def cmd_preferences(args: argparse.Namespace) -> None:
 
 def cmd_checkpoints(args: argparse.Namespace) -> None:
     rows = evaluate_checkpoints(training_checkpoints(args.run_dir), args.episodes, args.seed)
-    pick = pick_by_fraction(rows, args.fraction)
+    from lit_irl.data.rollout import load_policy
+    from lit_irl.data.scores import lit_irl_references
+
+    env_id = load_policy(rows[0][0]).env.env_id if rows else None
+    pick = pick_by_fraction(rows, args.fraction, floor=lit_irl_references().get(env_id, {}).get("random", 0.0))
     for path, steps, mean, std in rows:
         marker = "  <- medium" if path == pick[0] else ""
         print(f"{steps:>9,d}  {mean:9.1f} ± {std:7.1f}  {path}{marker}")
