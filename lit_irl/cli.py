@@ -21,7 +21,7 @@ from typing import Any
 from jsonargparse import Namespace
 from lightning import LightningModule
 from lightning.pytorch.callbacks import ProgressBar
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.strategies import DDPStrategy
 
 import lit_irl.algos  # noqa: F401  (makes ``--model SAC`` resolvable by its short name)
@@ -110,6 +110,15 @@ def _one_line(error: BaseException) -> str:
     return f"{where}{innermost} (check the spelling against `lit-irl fit --help` and `lit-irl fit --model.help <Algo>`)"
 
 
+class RunFolderConfig(SaveConfigCallback):
+    """Saves the full config into the run folder; a run without a logger (``test`` with
+    ``--trainer.logger false``) has no run folder and writes nothing (not into the working directory)."""
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if trainer.logger is not None:
+            super().setup(trainer, pl_module, stage)
+
+
 def main(args: list[str] | None = None) -> None:
     try:
         LitIRLCLI(
@@ -117,6 +126,7 @@ def main(args: list[str] | None = None) -> None:
             subclass_mode_model=True,
             trainer_defaults=TRAINER_DEFAULTS,
             seed_everything_default=False,  # seeding is the model's ``seed`` (identical init, per-rank collection)
+            save_config_callback=RunFolderConfig,
             save_config_kwargs={"overwrite": True},
             args=args,
             parser_kwargs={"exit_on_error": False, "description": "lit_irl: inverse RL and imitation on PyTorch Lightning. Pick an algorithm with --model or a config from configs/."},
