@@ -36,3 +36,17 @@ def load_checkpoint_file(path: str | Path, map_location: Any | None = "cpu") -> 
             f"checkpoint {path} is truncated or corrupt ({type(error).__name__}); "
             f"resume from another checkpoint in {path.parent} or start without --ckpt_path"
         ) from None
+
+
+def compact_checkpoint(source: str | Path, target: str | Path) -> int:
+    """Write ``source`` without its collection state (replay buffer, env and RNG states) to ``target``.
+
+    What is left (networks, optimizers, counters: a few MB instead of hundreds) still resumes with
+    ``--ckpt_path target``: the replay buffer then refills with the current policy for
+    ``warmup_steps`` before updates continue — not bit-identical; meant for carrying long runs
+    across machines or sessions where the full checkpoint cannot travel. Returns its env steps.
+    """
+    state = load_checkpoint_file(source)
+    state.pop("collection", None)
+    AtomicCheckpointIO().save_checkpoint(state, target)
+    return int(state["state_dict"]["env_steps"])

@@ -60,10 +60,14 @@ def test_fit_then_test_and_tensorboard_tags(run_dir: Path):
     steps = [event.step for event in accumulator.Scalars("counters/env_steps")]
     assert steps == sorted(steps) and steps[-1] == 600, "scalars are logged against env steps"
 
+    elsewhere = run_dir / "cwd"
+    elsewhere.mkdir(parents=True)
     result = run_cli(
-        "test", "--config", str(folder / "config.yaml"), "--model.init_args.eval_episodes", "3", "--trainer.logger", "false", "--ckpt_path", str(ckpt)
+        "test", "--config", str(folder / "config.yaml"), "--model.init_args.eval_episodes", "3", "--trainer.logger", "false",
+        "--ckpt_path", str(ckpt), cwd=elsewhere,
     )
     assert "mean ± std" in result.stdout and "test/return_mean" in result.stdout
+    assert not any(elsewhere.iterdir()), "a run without a logger writes nothing into the working directory"
 
 
 def test_resume_after_sigkill_is_bit_identical(run_dir: Path):

@@ -309,3 +309,12 @@ def test_local_minari_dataset_loads(tmp_path: Path, monkeypatch):
     np.testing.assert_allclose(data.next_observations[0], buffers[0].observations[1], rtol=1e-6)
     with pytest.raises(LitIRLError, match="not found locally"):
         load_minari("test/pendulum/missing-v0")
+
+
+def test_medium_is_a_third_of_the_way_from_random_to_expert():
+    from lit_irl.data.cli import pick_by_fraction
+
+    rows = [(Path(f"{r}.ckpt"), i, float(r), 0.0) for i, r in enumerate([-1600, -1200, -950, -500, -150])]
+    # Pendulum-like: random -1277, expert -150 -> target -901 (not 1/3 of -150 = -50, which picks the expert)
+    assert pick_by_fraction(rows, 1 / 3, reference=-150.0, floor=-1277.0)[2] == -950
+    assert pick_by_fraction(rows, 1 / 3, reference=-150.0)[2] == -150

@@ -6,7 +6,9 @@
 Every run is ``lit-irl fit --config configs/ml_irl/<env>_<variant>.yaml`` with its own seed, in a
 fixed folder ``results/runs/<env>_<variant>/seed<k>/``; running the command again continues
 unfinished runs from their ``last.ckpt`` (so a budget longer than one machine session is reached
-across sessions) and re-reads finished ones. Runs execute ``--parallel`` at a time with
+across sessions) and re-reads finished ones. Runs longer than one machine session: ``--carry`` packs
+them (compact checkpoint + TensorBoard events, a few MB) into ``results/carry/`` to be committed;
+the same command in the next session continues from there. Runs execute ``--parallel`` at a time with
 ``OMP_NUM_THREADS=1`` each.
 
 Reported per (env, variant): the final deterministic evaluation (the last ``eval/return_mean`` of
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -27,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from lit_irl.checkpoint_io import compact_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -40,8 +45,37 @@ def run_dir(env: str, variant: str, seed: int) -> Path:
     return RESULTS / "runs" / f"{env}_{variant}" / f"seed{seed}"
 
 
+def carry_dir(env: str, variant: str, seed: int) -> Path:
+    return RESULTS / "carry" / f"{env}_{variant}" / f"seed{seed}"
+
+
+def carry(env: str, variant: str, seed: int) -> None:
+    """Pack an unfinished run for the next machine session: its compact checkpoint (networks,
+    optimizers, reward net, counters; no replay buffer) and its TensorBoard events (the curve so
+    far), small enough to commit. ``train`` continues from it when the run folder is gone."""
+    folder, target = run_dir(env, variant, seed), carry_dir(env, variant, seed)
+    last = folder / "run" / "checkpoints" / "last.ckpt"
+    if not last.exists():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    steps = compact_checkpoint(last, target / "last.ckpt")
+    for events in (folder / "run").glob("events.out.tfevents.*"):
+        shutil.copy2(events, target / events.name)
+    print(f"{target}: env steps {steps:,}")
+
+
 def train(env: str, variant: str, seed: int, total: int | None) -> int:
     folder = run_dir(env, variant, seed)
+    carried = carry_dir(env, variant, seed)
+    if not (folder / "run" / "checkpoints" / "last.ckpt").exists() and (carried / "last.ckpt").exists():
+        # A run carried over from an earlier session: its curve so far, then its compact checkpoint
+        # (the replay buffer refills for warmup_steps with the current policy; not bit-identical).
+        (folder / "run").mkdir(parents=True, exist_ok=True)
+        for events in carried.glob("events.out.tfevents.*"):
+            shutil.copy2(events, folder / "run" / events.name)
+        resume_from = carried / "last.ckpt"
+    else:
+        resume_from = folder / "run" / "checkpoints" / "last.ckpt"
     command = [
         sys.executable, "-m", "lit_irl.cli", "fit", "--config", str(config_path(env, variant)),
         "--model.init_args.seed", str(seed),
@@ -52,8 +86,8 @@ def train(env: str, variant: str, seed: int, total: int | None) -> int:
     ]
     if total:
         command += ["--model.init_args.total_env_steps", str(total)]
-    if (folder / "run" / "checkpoints" / "last.ckpt").exists():
-        command += ["--ckpt_path", str(folder / "run" / "checkpoints" / "last.ckpt")]
+    if resume_from.exists():
+        command += ["--ckpt_path", str(resume_from)]
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "train.log", "a") as log:
         return subprocess.run(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=log, stderr=subprocess.STDOUT).returncode
@@ -150,8 +184,13 @@ def main() -> None:
     parser.add_argument("--total-env-steps", type=int, help="override the configs' budget")
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--report-only", action="store_true", help="do not train, only summarize what the runs hold")
+    parser.add_argument("--carry", action="store_true", help="do not train: pack the runs for the next session into results/carry/ (commit it)")
     args = parser.parse_args()
     jobs = [(e, v, s) for e in args.envs for v in args.variants for s in args.seeds]
+    if args.carry:
+        for job in jobs:
+            carry(*job)
+        return
     if not args.report_only:
         start = time.time()
         with ThreadPoolExecutor(args.parallel) as pool:

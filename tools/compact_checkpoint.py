@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import sys
 
-from lit_irl.checkpoint_io import AtomicCheckpointIO, load_checkpoint_file
+from lit_irl.checkpoint_io import compact_checkpoint
 
 
 def main() -> None:
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    state = load_checkpoint_file(sys.argv[1])
-    state.pop("collection", None)
-    AtomicCheckpointIO().save_checkpoint(state, sys.argv[2])
-    print(f"{sys.argv[2]}: env steps {int(state['state_dict']['env_steps']):,}, collection state removed")
+    steps = compact_checkpoint(sys.argv[1], sys.argv[2])
+    print(f"{sys.argv[2]}: env steps {steps:,}, collection state removed")
 
 
 if __name__ == "__main__":
