@@ -88,6 +88,21 @@ def test_true_reward_never_reaches_the_sac_loss(monkeypatch, short_demos: str):
     assert seen and all(seen), "SAC is trained on r_theta of the replayed batch"
 
 
+def test_reward_step_sees_fallen_trajectories_at_full_length(short_demos: str):
+    """Plain termination (the SAC step) + pad_to_horizon: an untrained pendulum falls within the
+    100-step horizon, and the reward step gets it continued with its terminal state, not cut."""
+    env = EnvConfig("InvertedPendulum-v5", termination="plain", max_episode_steps=100)
+    padded = MLIRL(env, short_demos, sac=SMALL, agent_trajectories=3)
+    agent, mask = padded.sample_agent_trajectories()
+    assert agent.batch_size == (3, 100) and bool(mask.all())
+    fell = agent["true_reward"][:, -1] == 0
+    assert bool(fell.all()), "the padded tail is the fallen state, which the env pays nothing for"
+    assert torch.equal(agent["obs"][:, -1], agent["obs"][:, -2]), "the tail repeats the terminal state"
+    masked = MLIRL(env, short_demos, sac=SMALL, agent_trajectories=3, pad_to_horizon=False)
+    _, mask = masked.sample_agent_trajectories()
+    assert 0 < mask.sum() < mask.numel(), "without padding the steps after the fall are masked out"
+
+
 def test_bad_inputs(tmp_path: Path, short_demos: str):
     hopper = EnvConfig("Hopper-v5", termination="fixed_horizon")
     with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5"):

@@ -36,9 +36,14 @@ class MLIRL(OnlineRLModule):
     the reward step size ``reward.lr`` (optionally decayed, ``reward.lr_decay_power``).
 
     Args:
-        env: environment; its reward is always hidden from the learner. ``fixed_horizon``
-            termination (the official code's convention) or ``plain`` (trajectories then have
-            different lengths and are masked).
+        env: environment; its reward is always hidden from the learner. ``plain`` termination
+            (the official code's SAC step: a fall ends the episode, no bootstrapping past it) or
+            ``fixed_horizon`` (the frozen state repeats until T in the SAC data too).
+        pad_to_horizon: the reward step sees every trajectory at length T: an agent or expert
+            trajectory that ends in a fall is continued with its terminal state (reward-step
+            only; the SAC step keeps the env's termination). The official code's reward step does
+            this (fixed-length agent rollouts), so the reward learns that fallen states are not
+            the expert's. ``False``: shorter trajectories are masked. Always on under ``fixed_horizon``.
         demonstrations: expert file (``lit-irl-data demos``, D4RL format).
         demonstrations_from_other_env: data transfer: the demonstrations were recorded in another
             env with the same spaces (e.g. CustomAnt-v0 demonstrations, learning in DisabledAnt-v0).
@@ -58,6 +63,7 @@ class MLIRL(OnlineRLModule):
         env: EnvConfig,
         demonstrations: str,
         demonstrations_from_other_env: bool = False,
+        pad_to_horizon: bool = True,
         num_expert_trajectories: int = 1,
         held_out_expert_trajectories: int = 0,
         reward: RewardConfig = RewardConfig(),  # never mutated
@@ -98,6 +104,7 @@ class MLIRL(OnlineRLModule):
         self.utd_ratio = utd_ratio
         self.agent_trajectories = agent_trajectories
         self.reward_gamma = reward_gamma
+        self.pad_to_horizon = pad_to_horizon or env.termination == "fixed_horizon"
         spec = self.env_spec
         self.policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, sac)
         self.actor = self.policy.actor
@@ -110,8 +117,7 @@ class MLIRL(OnlineRLModule):
             demonstrations, env, num_expert_trajectories + held_out_expert_trajectories, state_only, other_env=demonstrations_from_other_env
         )
         demos.setup()
-        repeat_last = env.termination == "fixed_horizon"
-        expert, expert_mask = padded_trajectories(demos.data, spec.horizon, repeat_last, state_only)
+        expert, expert_mask = padded_trajectories(demos.data, spec.horizon, self.pad_to_horizon, state_only)
         self.expert, self.expert_mask = expert[:num_expert_trajectories], expert_mask[:num_expert_trajectories]
         self.held_out = expert[num_expert_trajectories:][expert_mask[num_expert_trajectories:].bool()] if held_out_expert_trajectories else None
         if reward.normalize_inputs:
@@ -135,7 +141,7 @@ class MLIRL(OnlineRLModule):
         data = rollout(
             self.env_config, self.actor, episodes=self.agent_trajectories, seed=seed, num_envs=self.agent_trajectories, record_physics=False
         )
-        return padded_trajectories(data, self.env_spec.horizon, repeat_last=False, state_only=self.reward.config.inputs == "s")
+        return padded_trajectories(data, self.env_spec.horizon, repeat_last=self.pad_to_horizon, state_only=self.reward.config.inputs == "s")
 
     @torch.no_grad()
     def recovery_metrics(self, agent: TensorDict, agent_mask: torch.Tensor) -> dict[str, torch.Tensor]:
