@@ -1,6 +1,8 @@
-"""Tables printed to the terminal."""
+"""Tables printed to the terminal, and what the tools read back from a run's TensorBoard events."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -25,3 +27,27 @@ def print_episode_table(env_id: str, algo: str, env_steps: int, rows: list[tuple
     mean_score = [f"{normalized_score(env_id, returns.mean()):.1f}"] if scored else []
     table.add_row("mean ± std", f"{returns.mean():.1f} ± {returns.std():.1f}", "", *mean_score)
     Console().print(table)
+
+
+def logged_scalars(run: str | Path, tag: str) -> list[tuple[int, float]]:
+    """``(env step, value)`` of ``tag`` over every TensorBoard event file of a run folder, in step
+    order; a resumed run adds files, and a step logged twice keeps the later file's value."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    points: dict[int, float] = {}
+    for events in sorted(Path(run).glob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        if tag in accumulator.Tags()["scalars"]:
+            points.update({e.step: e.value for e in accumulator.Scalars(tag)})
+    return sorted(points.items())
+
+
+def training_seconds(run: str | Path) -> float:
+    """Seconds of actual training (each logging period's env steps over its env steps/s), so that
+    interruptions between resumed sessions do not count."""
+    total, last = 0.0, 0
+    for step, rate in logged_scalars(run, "perf/env_steps_per_s"):
+        if rate > 0:
+            total, last = total + (step - last) / rate, step
+    return total

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from lit_irl.checkpoint_io import compact_checkpoint
+from lit_irl.reporting import logged_scalars, training_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -94,23 +95,7 @@ def train(env: str, variant: str, seed: int, total: int | None) -> int:
 
 
 def scalars(folder: Path, tag: str) -> list[tuple[int, float]]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    points: dict[int, float] = {}
-    for events in sorted((folder / "run").glob("events.out.tfevents.*")):
-        accumulator = EventAccumulator(str(events))
-        accumulator.Reload()
-        if tag in accumulator.Tags()["scalars"]:
-            points.update({e.step: e.value for e in accumulator.Scalars(tag)})
-    return sorted(points.items())
-
-
-def wall_time(folder: Path) -> float:
-    total, last = 0.0, 0
-    for step, rate in scalars(folder, "perf/env_steps_per_s"):
-        if rate > 0:
-            total, last = total + (step - last) / rate, step
-    return total
+    return logged_scalars(folder / "run", tag)
 
 
 def summarize(env: str, variant: str, seeds: list[int]) -> dict:
@@ -123,7 +108,7 @@ def summarize(env: str, variant: str, seeds: list[int]) -> dict:
         curves[seed] = evals
         finals.append(evals[-1][1])
         steps.append(evals[-1][0])
-        walls.append(wall_time(folder))
+        walls.append(training_seconds(folder / "run"))
         overheads += [v for _, v in scalars(folder, "perf/iteration_over_sac")]
     zoo = json.loads((ROOT / "zoo" / "zoo.json").read_text()) if (ROOT / "zoo" / "zoo.json").exists() else {}
     env_id = {"inverted_pendulum": "InvertedPendulum-v5", "hopper": "Hopper-v5", "halfcheetah": "HalfCheetah-v5",

@@ -18,7 +18,6 @@ the actor of every kept checkpoint (``checkpoints/env_steps=<n>.pt``, for prefer
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import shlex
 import sys
@@ -30,27 +29,10 @@ from lit_irl.data.cli import evaluate_checkpoints, pick_by_fraction, training_ch
 from lit_irl.data.d4rl import save_dataset
 from lit_irl.data.rollout import export_policy, load_policy, rollout
 from lit_irl.data.scores import REFERENCE_FILE
+from lit_irl.reporting import training_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = ROOT / "zoo"
-
-
-def training_wall_time(run_dir: Path) -> float:
-    """Seconds of actual training (sum over logging periods of steps / steps-per-second), so that
-    interruptions between resumed sessions do not count."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    total, last_step = 0.0, 0
-    for events in sorted(glob.glob(str(run_dir / "events.out.tfevents.*"))):
-        accumulator = EventAccumulator(events)
-        accumulator.Reload()
-        if "perf/env_steps_per_s" not in accumulator.Tags()["scalars"]:
-            continue
-        for event in accumulator.Scalars("perf/env_steps_per_s"):
-            if event.step > last_step and event.value > 0:
-                total += (event.step - last_step) / event.value
-                last_step = event.step
-    return total
 
 
 def write_readme(entries: dict) -> None:
@@ -164,7 +146,7 @@ def main() -> None:
         "expert_return_std": float(expert_returns.std()),
         "expert_env_steps": expert.env_steps,
         "run_env_steps": run_steps,
-        "wall_time_s": training_wall_time(run_dir) + 3600 * args.earlier_wall_time_h,
+        "wall_time_s": training_seconds(run_dir) + 3600 * args.earlier_wall_time_h,
         "medium_return_mean": float(medium_returns.mean()),
         "medium_return_std": float(medium_returns.std()),
         "medium_env_steps": medium.env_steps,

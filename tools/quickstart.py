@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 import yaml
 
+from lit_irl.reporting import logged_scalars
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "configs/ml_irl/pendulum.yaml"
 QUICK_ENV_STEPS = 24_000
@@ -27,19 +29,6 @@ QUICK_ENV_STEPS = 24_000
 def lit_irl(*args: str) -> None:
     print("$ lit-irl " + " ".join(args), flush=True)
     subprocess.run([sys.executable, "-m", "lit_irl.cli", *args], cwd=ROOT, check=True)
-
-
-def heldout_reward_correlation(run: Path) -> float:
-    """The last ``reward_recovery/pearson_expert_heldout`` of the run's TensorBoard events."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    values = []
-    for events in sorted(run.glob("events.out.tfevents.*")):
-        accumulator = EventAccumulator(str(events))
-        accumulator.Reload()
-        if "reward_recovery/pearson_expert_heldout" in accumulator.Tags()["scalars"]:
-            values += [e.value for e in accumulator.Scalars("reward_recovery/pearson_expert_heldout")]
-    return values[-1] if values else float("nan")
 
 
 def main() -> None:
@@ -54,7 +43,8 @@ def main() -> None:
     steps = int(state["state_dict"]["env_steps"])
     returns = [c["last_eval_return"] for c in state.get("collection", [])]
     full_length = config["model"]["init_args"]["total_env_steps"]
-    correlation = heldout_reward_correlation(last.parent.parent)
+    correlations = logged_scalars(last.parent.parent, "reward_recovery/pearson_expert_heldout")
+    correlation = correlations[-1][1] if correlations else float("nan")
     expert = json.loads((ROOT / "zoo" / "zoo.json").read_text())[env_id]
     run = last.parent.parent.relative_to(ROOT)
     print(
