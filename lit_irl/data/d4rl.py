@@ -106,20 +106,31 @@ def creation_command() -> str:
     return " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
-def save_dataset(path: str | Path, data: TransitionData, attrs: Mapping[str, Any] | None = None) -> Path:
-    """Write ``data`` as D4RL HDF5 to a temporary file beside ``path``, then rename it into place."""
+def write_hdf5(path: str | Path, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any]) -> Path:
+    """Write ``arrays`` (``/``-separated keys become groups) and ``attrs`` to a temporary file beside
+    ``path``, then rename it into place.
+
+    Arrays over 100k values are gzip-compressed with the byte-shuffle filter: float observations with
+    many exact zeros (Ant's contact forces) shrink about 4x, plain float arrays about 10%.
+    """
     import h5py
 
     from lit_irl import __version__
 
-    all_attrs = {"lit_irl_version": __version__, "creation_command": creation_command(), **data.attrs, **(attrs or {})}
-    all_attrs.setdefault("episode_returns", data.episode_returns())
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-        for key, value in data.as_arrays().items():
-            f.create_dataset(key, data=value, compression="gzip" if value.size > 100_000 else None)
-        for key, value in all_attrs.items():
+        for key, value in arrays.items():
+            large = value.size > 100_000
+            f.create_dataset(key, data=value, compression="gzip" if large else None, shuffle=large)
+        for key, value in {"lit_irl_version": __version__, "creation_command": creation_command(), **attrs}.items():
             f.attrs[key] = value if value is not None else "none"
     return Path(path)
+
+
+def save_dataset(path: str | Path, data: TransitionData, attrs: Mapping[str, Any] | None = None) -> Path:
+    """Write ``data`` as D4RL HDF5, atomically (see :func:`write_hdf5`)."""
+    all_attrs = {**data.attrs, **(attrs or {})}
+    all_attrs.setdefault("episode_returns", data.episode_returns())
+    return write_hdf5(path, data.as_arrays(), all_attrs)
 
 
 def _fail(path: Path, problem: str) -> LitIRLError:

@@ -21,9 +21,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lit_irl.data.d4rl import TransitionData, creation_command
+from lit_irl.data.d4rl import TransitionData, write_hdf5
 from lit_irl.errors import LitIRLError
-from lit_irl.files import atomic_write
 
 TIERS = ("low", "medium", "high")
 PREFERENCE_KEYS = ("obs_a", "act_a", "obs_b", "act_b", "return_a", "return_b", "label", "tier_a", "tier_b")
@@ -133,16 +132,8 @@ def build_pairs(
 
 
 def save_preferences(path: str | Path, data: PreferencePairs, attrs: dict[str, Any] | None = None) -> Path:
-    import h5py
-
-    from lit_irl import __version__
-
-    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-        for key, value in data.arrays().items():
-            f.create_dataset(key, data=value, compression="gzip" if value.size > 100_000 else None)
-        for key, value in {"lit_irl_version": __version__, "creation_command": creation_command(), "kind": "preferences", **data.attrs, **(attrs or {})}.items():
-            f.attrs[key] = value
-    return Path(path)
+    """Write preference pairs as HDF5, atomically (see :func:`lit_irl.data.d4rl.write_hdf5`)."""
+    return write_hdf5(path, data.arrays(), {"kind": "preferences", **data.attrs, **(attrs or {})})
 
 
 def load_preferences(path: str | Path, obs_dim: int | None = None, act_dim: int | None = None) -> PreferencePairs:
