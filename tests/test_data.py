@@ -96,3 +96,17 @@ def test_torchrl_multiprocess_collector_path():
     finally:
         runner.close()
     assert set(transitions.keys()) == KEYS and transitions.shape == (40,)
+
+def test_replay_checkpoint_holds_only_the_filled_rows():
+    import io
+
+    transitions, _ = EnvRunner(EnvConfig("InvertedPendulum-v5"), seed=0).collect(50, None)
+    sizes = {}
+    for capacity in (100, 100_000):
+        replay = TransitionReplay(capacity)
+        replay.extend(transitions)
+        file = io.BytesIO()
+        torch.save(replay.state_dict(), file)
+        sizes[capacity] = len(file.getvalue())
+    # a view of the preallocated storage would write all 100k rows (~6 MB here)
+    assert sizes[100_000] < 1.2 * sizes[100]

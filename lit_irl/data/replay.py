@@ -38,9 +38,13 @@ class TransitionReplay:
         return batch
 
     def state_dict(self) -> dict:
-        """Only the filled part of the storage (TorchRL's own saves the whole preallocated capacity)."""
+        """Only the filled part of the storage (TorchRL's own saves the whole preallocated capacity).
+
+        The copy matters: a slice is a view, and ``torch.save`` of a view writes the whole underlying
+        storage (measured: 1k of 100k rows, 20.8 MB as a view, 0.21 MB copied).
+        """
         n = len(self.buffer)
-        data = self.buffer.storage[:n].exclude("index") if n else None
+        data = self.buffer.storage[:n].exclude("index").clone() if n else None
         writer = self.buffer._writer  # TorchRL keeps the write position here; it is part of exact resume
         return {"data": data, "cursor": writer._cursor, "write_count": writer._write_count, "capacity": self.capacity}
 
