@@ -29,13 +29,20 @@ class Evaluation(Callback):
 class EnvStepCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` that saves every ``every_n_env_steps`` and when training ends.
 
-    ``last.ckpt`` is always kept (``--ckpt_path last`` resumes it); with ``keep_all`` every
-    periodic checkpoint is kept too as ``env_steps=<n>.ckpt`` (experts: medium policies and
-    preference data are drawn from them).
+    ``last.ckpt`` is always kept, with everything exact resume needs (``--ckpt_path last``); with
+    ``keep_all`` every periodic checkpoint is kept too as ``env_steps=<n>.ckpt`` (experts: medium
+    policies and preference data are drawn from them). Kept checkpoints hold networks, optimizers
+    and counters but no collection state (replay buffer, envs, RNG) unless ``kept_with_replay``:
+    with it, disk grows with the square of training length (Ant, 1M steps every 25k: ~17 GB).
+    The D4RL medium-replay data is rows ``[0, n)`` of the final buffer instead
+    (``lit-irl-data offline --kind medium-replay --checkpoint last.ckpt --up-to-env-steps n``).
     """
 
-    def __init__(self, every_n_env_steps: int = 10_000, keep_all: bool = False, dirpath: str | None = None) -> None:
+    def __init__(
+        self, every_n_env_steps: int = 10_000, keep_all: bool = False, kept_with_replay: bool = False, dirpath: str | None = None
+    ) -> None:
         check_positive(every_n_env_steps=every_n_env_steps)
+        self.kept_with_replay = kept_with_replay
         super().__init__(
             dirpath=dirpath,
             filename="env_steps={env_steps}",
@@ -52,6 +59,15 @@ class EnvStepCheckpoint(ModelCheckpoint):
         candidates = super()._monitor_candidates(trainer)
         candidates["env_steps"] = int(trainer.lightning_module.env_steps)
         return candidates
+
+    def _save_checkpoint(self, trainer: Trainer, filepath: str) -> None:
+        module = trainer.lightning_module
+        light = not self.kept_with_replay and filepath != self.last_model_path
+        module.save_collection_state = not light  # every rank runs this, so the gather stays collective
+        try:
+            super()._save_checkpoint(trainer, filepath)
+        finally:
+            module.save_collection_state = True
 
     def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
         if module.batch_crossed(self.every_n_env_steps) or trainer.should_stop:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from lit_irl.errors import LitIRLError
 from tests.conftest import PENDULUM, ROOT, run_cli, tiny_sac_args
 
 # Tags the README documents for every online algorithm.
@@ -185,6 +186,11 @@ def test_resume_from_a_compact_checkpoint_refills_the_buffer(run_dir: Path, tmp_
     assert int(resumed["state_dict"]["env_steps"]) == 600
     # a fresh run of 300 steps and the resumed 300 steps make as many updates: none while the buffer refills
     assert updates_after - updates_before == updates_before
+    # its buffer starts at step 300, so it cannot give the medium-replay rows of steps [0, n)
+    from lit_irl.data.cli import replay_dataset
+
+    with pytest.raises(LitIRLError, match="does not start at step 0"):
+        replay_dataset(next((tmp_path / "resumed").glob("*/version_0/checkpoints/last.ckpt")), up_to_env_steps=200)
 
 
 @pytest.mark.parametrize("collector", ["torchrl", "torchrl_multi"])

@@ -260,14 +260,23 @@ def test_lit_irl_data_end_to_end(tmp_path: Path):
 
 
 def test_medium_replay_from_a_training_checkpoint(tmp_path: Path):
+    from lit_irl.checkpoint_io import load_checkpoint_file
     from tests.conftest import run_cli, tiny_sac_args
 
-    run_cli("fit", *tiny_sac_args(tmp_path / "runs", total=300, warmup=100))
-    (ckpt,) = (tmp_path / "runs").glob("*/version_0/checkpoints/last.ckpt")
-    data_cli("offline", "--kind", "medium-replay", "--checkpoint", str(ckpt), "--out", str(tmp_path / "mr.hdf5"))
+    run_cli("fit", *tiny_sac_args(tmp_path / "runs", total=300, warmup=100), "--checkpoint.keep_all", "true", "--checkpoint.every_n_env_steps", "100")
+    (folder,) = (tmp_path / "runs").glob("*/version_0/checkpoints")
+    last, kept = folder / "last.ckpt", folder / "env_steps=200.ckpt"
+    assert "collection" in load_checkpoint_file(last) and "collection" not in load_checkpoint_file(kept), "kept checkpoints are light"
+    data_cli("offline", "--kind", "medium-replay", "--checkpoint", str(last), "--out", str(tmp_path / "mr.hdf5"))
     replay = load_dataset(tmp_path / "mr.hdf5", require_complete_episode=False)
     assert len(replay) == 300 and replay.attrs["env_steps"] == 300
-    demos = data_cli("demos", "--policy", str(ckpt), "--episodes", "2", "--out", str(tmp_path / "d.hdf5"))
+    data_cli("offline", "--kind", "medium-replay", "--checkpoint", str(last), "--up-to-env-steps", "200", "--out", str(tmp_path / "mr200.hdf5"))
+    first = load_dataset(tmp_path / "mr200.hdf5", require_complete_episode=False)
+    assert len(first) == 200 and first.attrs["env_steps"] == 200
+    np.testing.assert_array_equal(first.observations, replay.observations[:200])
+    light = data_cli("offline", "--kind", "medium-replay", "--checkpoint", str(kept), "--out", str(tmp_path / "x.hdf5"), check=False)
+    assert light.returncode == 2 and "--up-to-env-steps" in light.stderr
+    demos = data_cli("demos", "--policy", str(kept), "--episodes", "2", "--out", str(tmp_path / "d.hdf5"))
     assert "2 episodes" in demos.stdout
 
 

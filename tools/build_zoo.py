@@ -67,7 +67,7 @@ def write_readme(entries: dict) -> None:
         "```bash",
         "lit-irl-data offline --kind expert --policy zoo/Hopper-v5/expert.pt --out data/hopper-expert.hdf5",
         "lit-irl-data offline --kind medium --policy zoo/Hopper-v5/medium.pt --out data/hopper-medium.hdf5",
-        "lit-irl-data offline --kind medium-replay --checkpoint <run>/checkpoints/env_steps=<medium>.ckpt --out data/hopper-medium-replay.hdf5",
+        "lit-irl-data offline --kind medium-replay --checkpoint <run>/checkpoints/last.ckpt --up-to-env-steps <medium step> --out data/hopper-medium-replay.hdf5",
         "lit-irl-data offline --kind medium-expert --medium-policy zoo/Hopper-v5/medium.pt --expert-policy zoo/Hopper-v5/expert.pt --out data/hopper-medium-expert.hdf5",
         "lit-irl-data preferences --checkpoints zoo/Hopper-v5/checkpoints/*.pt --out data/hopper-preferences.hdf5",
         "```",

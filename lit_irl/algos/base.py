@@ -112,6 +112,7 @@ class OnlineRLModule(LightningModule):
         self.seed = seed
         # Counters that drive the algorithm live in the state dict, hence in every checkpoint.
         self.register_buffer("env_steps", torch.zeros((), dtype=torch.long))
+        self.save_collection_state = True  # EnvStepCheckpoint turns it off for light kept checkpoints
         # Same initial networks on every rank (DDP also broadcasts rank 0's, this makes it moot).
         torch.manual_seed(seed)
 
@@ -299,7 +300,7 @@ class OnlineRLModule(LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["lit_irl"] = self.checkpoint_identity()
-        if self.runner is None:  # saved outside of fit: weights only
+        if self.runner is None or not self.save_collection_state:  # outside of fit, or a light kept checkpoint
             return
         collection = {
             "rng": {

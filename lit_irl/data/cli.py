@@ -2,7 +2,7 @@
 
     lit-irl-data demos --policy zoo/hopper/expert.pt --episodes 10 --out data/hopper-expert-10.hdf5
     lit-irl-data offline --kind medium --policy zoo/hopper/medium.pt --out data/hopper-medium.hdf5
-    lit-irl-data offline --kind medium-replay --checkpoint runs/.../env_steps=150000.ckpt --out ...
+    lit-irl-data offline --kind medium-replay --checkpoint runs/.../last.ckpt --up-to-env-steps 150000 --out ...
     lit-irl-data preferences --run-dir runs/sac-Hopper-v5/version_0 --out data/hopper-prefs.hdf5
     lit-irl-data checkpoints --run-dir runs/sac-Hopper-v5/version_0       # returns along training
     lit-irl-data export --policy runs/.../last.ckpt --out zoo/hopper/expert.pt
@@ -57,19 +57,37 @@ def pick_by_fraction(
     return min(rows, key=lambda r: abs(r[2] - target))
 
 
-def replay_dataset(checkpoint: str | Path):
-    """The replay buffer of a training checkpoint as D4RL data (medium-replay)."""
+def replay_dataset(checkpoint: str | Path, up_to_env_steps: int | None = None):
+    """The replay buffer of a training checkpoint as D4RL data (medium-replay): all of it, or the
+    transitions of training's first ``up_to_env_steps`` env steps (rows ``[0, n)`` of a buffer that
+    was filled from the start of training and never wrapped)."""
     from lit_irl.checkpoint_io import load_checkpoint_file
     from lit_irl.data.d4rl import TransitionData
 
     state = load_checkpoint_file(checkpoint)
     collection = state.get("collection")
     if not collection:
-        raise LitIRLError(f"{checkpoint} holds no replay buffer (saved outside fit?); pass a periodic training checkpoint")
+        raise LitIRLError(
+            f"{checkpoint} holds no replay buffer (a kept periodic checkpoint, or saved outside fit); "
+            "pass the run's last.ckpt with --up-to-env-steps <medium step>"
+        )
     replay = collection[0]["replay"]
     if replay["write_count"] > replay["capacity"]:
         raise LitIRLError(f"{checkpoint}: the replay buffer wrapped around (capacity {replay['capacity']}); medium-replay needs all of training")
-    data = replay["data"]
+    env_steps = int(state["state_dict"]["env_steps"])
+    rows = replay["write_count"]
+    if up_to_env_steps is not None:
+        ranks = len(collection)  # env steps count every rank; rank 0's buffer holds its share
+        if rows * ranks != env_steps:
+            raise LitIRLError(
+                f"{checkpoint}: its replay buffer holds {rows * ranks} of the run's {env_steps} env steps (the run was "
+                "resumed from a compact checkpoint, so the buffer does not start at step 0); use a kept checkpoint "
+                "with its replay buffer or one from an uninterrupted run"
+            )
+        if not 0 < up_to_env_steps <= env_steps:
+            raise LitIRLError(f"--up-to-env-steps {up_to_env_steps} is outside this checkpoint's 1..{env_steps} env steps")
+        rows, env_steps = up_to_env_steps // ranks, up_to_env_steps
+    data = replay["data"][:rows]
     terminated = data["terminated"].numpy()
     from lit_irl.data.rollout import config_from_hparams
     from lit_irl.envs import EnvConfig
@@ -78,7 +96,7 @@ def replay_dataset(checkpoint: str | Path):
     return TransitionData(
         data["obs"].numpy(), data["action"].numpy(), data["true_reward"].numpy(), terminated,
         data["done"].numpy() & ~terminated, data["next_obs"].numpy(),
-        attrs={"env_id": env.env_id, "source_policy": f"replay buffer of {checkpoint}", "env_steps": int(state["state_dict"]["env_steps"])},
+        attrs={"env_id": env.env_id, "source_policy": f"replay buffer of {checkpoint}", "env_steps": env_steps},
     )
 
 
@@ -123,8 +141,11 @@ def cmd_offline(args: argparse.Namespace) -> None:
         data = from_policy(args.policy, args.seed)
     elif kind == "medium-replay":
         if not args.checkpoint:
-            raise LitIRLError("--kind medium-replay needs --checkpoint: the training checkpoint at the medium level (it holds the replay buffer)")
-        data = replay_dataset(args.checkpoint)
+            raise LitIRLError(
+                "--kind medium-replay needs --checkpoint: the run's last.ckpt with --up-to-env-steps <medium step>, "
+                "or a checkpoint at the medium level that holds its replay buffer"
+            )
+        data = replay_dataset(args.checkpoint, args.up_to_env_steps)
     elif kind == "medium-expert":
         if not (args.medium_policy and args.expert_policy):
             raise LitIRLError("--kind medium-expert needs --medium-policy and --expert-policy")
@@ -252,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", help="medium / expert: the policy to roll out (stochastic, as D4RL)")
     p.add_argument("--medium-policy", help="medium-expert: the medium policy")
     p.add_argument("--expert-policy", help="medium-expert: the expert policy")
-    p.add_argument("--checkpoint", help="medium-replay: the training checkpoint at the medium level")
+    p.add_argument("--checkpoint", help="medium-replay: a training checkpoint holding the replay buffer (the run's last.ckpt)")
+    p.add_argument("--up-to-env-steps", type=int, help="medium-replay: keep the transitions of the first N env steps (N = the medium checkpoint's step)")
     p.add_argument("--transitions", type=int, default=1_000_000, help="transitions per policy (default 1M, as D4RL)")
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
