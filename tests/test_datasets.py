@@ -327,3 +327,14 @@ def test_medium_is_a_third_of_the_way_from_random_to_expert():
     # Pendulum-like: random -1277, expert -150 -> target -901 (not 1/3 of -150 = -50, which picks the expert)
     assert pick_by_fraction(rows, 1 / 3, reference=-150.0, floor=-1277.0)[2] == -950
     assert pick_by_fraction(rows, 1 / 3, reference=-150.0)[2] == -150
+
+
+def test_rollout_past_termination_keeps_the_physics_running():
+    config = EnvConfig("Hopper-v5")
+    plain = rollout(config, None, episodes=1, seed=0, num_envs=1, record_physics=False)
+    assert plain.terminals[-1] and len(plain) < 1000, "random actions make the hopper fall early"
+    past = rollout(config, None, episodes=1, seed=0, num_envs=1, record_physics=False, past_termination=True)
+    assert len(past) == 1000 and not past.terminals.any() and past.timeouts[-1]
+    np.testing.assert_array_equal(past.observations[: len(plain)], plain.observations)
+    after_fall = past.observations[len(plain) :]
+    assert np.abs(np.diff(after_fall, axis=0)).max() > 0, "states after the fall are the simulated ones, not a repeated terminal state"

@@ -101,6 +101,10 @@ def test_reward_step_sees_fallen_trajectories_at_full_length(short_demos: str):
     masked = MLIRL(env, short_demos, sac=SMALL, agent_trajectories=3, pad_to_horizon=False)
     _, mask = masked.sample_agent_trajectories()
     assert 0 < mask.sum() < mask.numel(), "without padding the steps after the fall are masked out"
+    simulated = MLIRL(env, short_demos, sac=SMALL, agent_trajectories=3, agent_past_termination=True)
+    agent, mask = simulated.sample_agent_trajectories()
+    assert agent.batch_size == (3, 100) and bool(mask.all())
+    assert not torch.equal(agent["obs"][:, -1], agent["obs"][:, -2]), "after the fall the physics go on"
 
 
 def test_bad_inputs(tmp_path: Path, short_demos: str):

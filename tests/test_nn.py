@@ -47,3 +47,15 @@ def test_actor_act_matches_forward_and_is_reproducible():
     deterministic = actor.act(obs, deterministic=True)
     torch.testing.assert_close(deterministic, torch.tanh(actor._mean_log_std(obs)[0]))
     assert not math.isnan(float(a1.sum()))
+
+
+def test_mlp_with_a_linear_first_layer():
+    from lit_irl.nn import mlp
+
+    net = mlp(5, [8, 8], 1, "relu", linear_first_layer=True)
+    assert [type(m).__name__ for m in net] == ["Linear", "Linear", "ReLU", "Linear"]
+    # without the activation the first two layers compose to one affine map
+    x = torch.randn(4, 5)
+    w = net[1].weight @ net[0].weight
+    b = net[1].weight @ net[0].bias + net[1].bias
+    assert torch.allclose(net[1](net[0](x)), x @ w.T + b, atol=1e-6)

@@ -3,7 +3,8 @@
     python tools/bench_ml_irl.py --envs hopper --variants state_only state_action --seeds 0 1 2
     python tools/bench_ml_irl.py --envs inverted_pendulum --variants default --seeds 0 1 2 --total-env-steps 40000
 
-Every run is ``lit-irl fit --config configs/ml_irl/<env>_<variant>.yaml`` with its own seed, in a
+Every run is ``lit-irl fit --config configs/ml_irl/<env>_<variant>.yaml`` (``<variant>+<overlay>``: then
+``--config configs/ml_irl/overlays/<overlay>.yaml`` over it) with its own seed, in a
 fixed folder ``results/runs/<env>_<variant>/seed<k>/``; running the command again continues
 unfinished runs from their ``last.ckpt`` (so a budget longer than one machine session is reached
 across sessions) and re-reads finished ones. Runs longer than one machine session: ``--carry`` packs
@@ -38,8 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 
 
-def config_path(env: str, variant: str) -> Path:
-    return ROOT / "configs" / "ml_irl" / (f"{env}.yaml" if variant == "default" else f"{env}_{variant}.yaml")
+def config_paths(env: str, variant: str) -> list[Path]:
+    """``state_only`` -> configs/ml_irl/<env>_state_only.yaml; ``state_only+official_reward_step``
+    -> that config, then configs/ml_irl/overlays/official_reward_step.yaml over it."""
+    base, *overlays = variant.split("+")
+    paths = [ROOT / "configs" / "ml_irl" / (f"{env}.yaml" if base == "default" else f"{env}_{base}.yaml")]
+    paths += [ROOT / "configs" / "ml_irl" / "overlays" / f"{name}.yaml" for name in overlays]
+    missing = [str(p.relative_to(ROOT)) for p in paths if not p.exists()]
+    if missing:
+        raise SystemExit(f"bench_ml_irl: no config {', '.join(missing)} for env {env!r}, variant {variant!r}")
+    return paths
 
 
 def run_dir(env: str, variant: str, seed: int) -> Path:
@@ -78,7 +87,7 @@ def train(env: str, variant: str, seed: int, total: int | None) -> int:
     else:
         resume_from = folder / "run" / "checkpoints" / "last.ckpt"
     command = [
-        sys.executable, "-m", "lit_irl.cli", "fit", "--config", str(config_path(env, variant)),
+        sys.executable, "-m", "lit_irl.cli", "fit", *(arg for path in config_paths(env, variant) for arg in ("--config", str(path))),
         "--model.init_args.seed", str(seed),
         "--trainer.enable_progress_bar", "false",
         "--trainer.logger.init_args.save_dir", str(folder.parent),
@@ -164,7 +173,7 @@ def write_outputs(rows: list[dict], tag: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", nargs="+", default=["hopper"])
-    parser.add_argument("--variants", nargs="+", default=["state_only", "state_action"], help="config suffixes; 'default' = configs/ml_irl/<env>.yaml")
+    parser.add_argument("--variants", nargs="+", default=["state_only", "state_action"], help="config suffixes; 'default' = configs/ml_irl/<env>.yaml; 'a+b' = <env>_a.yaml with overlays/b.yaml over it")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--total-env-steps", type=int, help="override the configs' budget")
     parser.add_argument("--parallel", type=int, default=2)

@@ -44,6 +44,9 @@ class MLIRL(OnlineRLModule):
             only; the SAC step keeps the env's termination). The official code's reward step does
             this (fixed-length agent rollouts), so the reward learns that fallen states are not
             the expert's. ``False``: shorter trajectories are masked. Always on under ``fixed_horizon``.
+        agent_past_termination: the reward step's agent rollouts keep stepping the env after a fall
+            until T, so the reward sees the states a fallen policy actually reaches rather than its
+            terminal state repeated (the official code's rollouts under gym's old API).
         demonstrations: expert file (``lit-irl-data demos``, D4RL format).
         demonstrations_from_other_env: data transfer: the demonstrations were recorded in another
             env with the same spaces (e.g. CustomAnt-v0 demonstrations, learning in DisabledAnt-v0).
@@ -64,6 +67,7 @@ class MLIRL(OnlineRLModule):
         demonstrations: str,
         demonstrations_from_other_env: bool = False,
         pad_to_horizon: bool = True,
+        agent_past_termination: bool = False,
         num_expert_trajectories: int = 1,
         held_out_expert_trajectories: int = 0,
         reward: RewardConfig = RewardConfig(),  # never mutated
@@ -105,6 +109,7 @@ class MLIRL(OnlineRLModule):
         self.agent_trajectories = agent_trajectories
         self.reward_gamma = reward_gamma
         self.pad_to_horizon = pad_to_horizon or env.termination == "fixed_horizon"
+        self.agent_past_termination = agent_past_termination
         spec = self.env_spec
         self.policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, sac)
         self.actor = self.policy.actor
@@ -139,7 +144,13 @@ class MLIRL(OnlineRLModule):
         """Fresh trajectories of the current (stochastic) policy; seeded by (seed, rank, reward step)."""
         seed = derive_seed(self.seed, self.global_rank, int(self.reward_steps), 3)
         data = rollout(
-            self.env_config, self.actor, episodes=self.agent_trajectories, seed=seed, num_envs=self.agent_trajectories, record_physics=False
+            self.env_config,
+            self.actor,
+            episodes=self.agent_trajectories,
+            seed=seed,
+            num_envs=self.agent_trajectories,
+            record_physics=False,
+            past_termination=self.agent_past_termination,
         )
         return padded_trajectories(data, self.env_spec.horizon, repeat_last=self.pad_to_horizon, state_only=self.reward.config.inputs == "s")
 

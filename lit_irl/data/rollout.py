@@ -99,8 +99,13 @@ def rollout(
     seed: int = 0,
     num_envs: int = 16,
     record_physics: bool = True,
+    past_termination: bool = False,
 ) -> TransitionData:
     """Roll out ``actor`` (``None``: uniform random actions) for whole episodes or a transition budget.
+
+    ``past_termination``: an env's termination (a fall) does not end the episode: the physics keep
+    running to the time limit and no row is marked terminal (how gym's old API let the official
+    ML-IRL code roll out fixed-length trajectories).
 
     ``num_envs`` environments step in turn while the policy acts on all of them in one batched
     forward pass (the cost of inference is then negligible next to physics). With ``episodes``,
@@ -143,6 +148,7 @@ def rollout(
             if physics:
                 qpos, qvel = env.unwrapped.data.qpos.copy(), env.unwrapped.data.qvel.copy()
             next_obs, reward, terminated, truncated, _ = env.step(actions[i])
+            terminated = terminated and not past_termination
             episode_rows[e].append((obs[i], actions[i], reward, terminated, truncated, next_obs, qpos, qvel))
             rows_total += 1
             if terminated or truncated:

@@ -25,13 +25,16 @@ def activation(name: str) -> type[nn.Module]:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(_ACTIVATIONS)}") from None
 
 
-def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str = "relu") -> nn.Sequential:
-    """Plain MLP ``in_dim -> hidden... -> out_dim`` with ``act`` between layers."""
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str = "relu", linear_first_layer: bool = False) -> nn.Sequential:
+    """Plain MLP ``in_dim -> hidden... -> out_dim`` with ``act`` between layers (not after the
+    first hidden layer with ``linear_first_layer``)."""
     check_positive(in_dim=in_dim, hidden_sizes=list(hidden), out_dim=out_dim)
     dims = [in_dim, *hidden]
     layers: list[nn.Module] = []
-    for d_in, d_out in zip(dims[:-1], dims[1:]):
-        layers += [nn.Linear(d_in, d_out), activation(act)()]
+    for index, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+        layers.append(nn.Linear(d_in, d_out))
+        if not (linear_first_layer and index == 0):
+            layers.append(activation(act)())
     layers.append(nn.Linear(dims[-1], out_dim))
     return nn.Sequential(*layers)
 

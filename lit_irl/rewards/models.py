@@ -29,6 +29,8 @@ class RewardConfig:
         inputs: ``s`` (state-only r(s), transfers across dynamics), ``sa`` (r(s, a)) or ``sas`` (r(s, a, s')).
         hidden: hidden layer sizes ([] = linear in the (normalized) inputs).
         activation: between hidden layers.
+        linear_first_layer: no activation after the first hidden layer (the official ML-IRL reward
+            net: Linear, Linear, ReLU, Linear, i.e. one ReLU layer on a learned linear projection).
         clamp: outputs are clipped to [-clamp, clamp] (official ML-IRL: 10); ``None`` = no clip.
         normalize_inputs: standardize observations with the expert data's mean and std.
         lr: Adam step size alpha_0 of the reward step.
@@ -40,6 +42,7 @@ class RewardConfig:
     inputs: RewardInputs = "s"
     hidden: list[int] = field(default_factory=lambda: [64, 64])
     activation: str = "relu"
+    linear_first_layer: bool = False
     clamp: float | None = 10.0
     normalize_inputs: bool = False
     lr: float = 1e-4
@@ -64,7 +67,7 @@ class RewardModel(nn.Module):
         self.uses_action = config.inputs in ("sa", "sas")
         self.uses_next_obs = config.inputs == "sas"
         in_dim = obs_dim + (act_dim if self.uses_action else 0) + (obs_dim if self.uses_next_obs else 0)
-        self.net = mlp(in_dim, config.hidden, 1, config.activation)
+        self.net = mlp(in_dim, config.hidden, 1, config.activation, config.linear_first_layer)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
 
