@@ -10,7 +10,8 @@ Rules, fixed up front:
 - medium = the kept checkpoint whose return is closest to 1/3 of the way from the random policy's
   return to the expert's (the D4RL protocol; measured from random so that it holds for negative returns).
 Writes ``zoo/<env>/expert.pt``, ``medium.pt`` (actor weights only), with ``--export-checkpoints``
-the actor of every kept checkpoint (``checkpoints/env_steps=<n>.pt``, for preference data), ``expert_demos.hdf5``
+the actor of every kept checkpoint (``checkpoints/env_steps=<n>.pt``, for preference data; ``--export-every``
+thins them), ``expert_demos.hdf5``
 (``--demos`` deterministic expert episodes, D4RL format), updates ``zoo/zoo.json``,
 ``zoo/README.md`` and the expert reference of ``lit_irl/data/reference_returns.json``.
 """
@@ -82,6 +83,10 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--demos", type=int, default=10)
     parser.add_argument("--export-checkpoints", action="store_true", help="also export the actor of every kept checkpoint to zoo/<env>/checkpoints/ (preference data)")
+    parser.add_argument(
+        "--export-every", type=int, default=0,
+        help="with --export-checkpoints: only checkpoints at multiples of this many env steps, plus the first, the medium and the expert (keeps the zoo small)",
+    )
     parser.add_argument("--extra-checkpoints", nargs="*", default=[], help="more candidates: exported actors of earlier sessions of the same run (zoo/<env>/checkpoints/*.pt)")
     parser.add_argument(
         "--earlier-wall-time-h", type=float, default=0.0,
@@ -113,6 +118,8 @@ def main() -> None:
     export_policy(medium, out / "medium.pt", {"return_mean": float(medium_returns.mean()), "return_std": float(medium_returns.std())})
     if args.export_checkpoints:
         for path, steps, mean, std in rows:
+            if args.export_every and steps % args.export_every and steps not in (rows[0][1], expert.env_steps, medium.env_steps):
+                continue
             target = out / "checkpoints" / f"env_steps={steps}.pt"
             if path.resolve() != target.resolve():
                 export_policy(load_policy(path), target, {"return_mean": mean, "return_std": std})
