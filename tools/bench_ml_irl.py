@@ -146,9 +146,12 @@ def write_outputs(rows: list[dict], tag: str) -> None:
     lines = [
         f"# ML-IRL results ({tag})", "",
         "Command: `python " + " ".join(["tools/bench_ml_irl.py", *sys.argv[1:]]) + "`", "",
-        "Final deterministic evaluation (last eval of each seed), mean ± std over seeds; ratio to the zoo expert's return. "
-        f"The single evaluations swing (SAC under a moving reward), so the mean of each seed's last {LAST_EVALS} evaluations "
-        "is shown beside it.", "",
+        (
+            "Final deterministic evaluation (last eval of each seed), mean ± std over seeds; ratio to the zoo expert's return. "
+            f"The single evaluations swing (SAC under a moving reward), so the mean of each seed's last {LAST_EVALS} evaluations "
+            "is shown beside it."
+        ),
+        "",
         f"| env | reward | seeds | final return | expert | ratio | last {LAST_EVALS} evals | ratio | env steps | wall time / seed | iteration / SAC work |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -164,7 +167,7 @@ def write_outputs(rows: list[dict], tag: str) -> None:
             f"| {r['env_steps']:,} | {r['wall_time_h']:.2f} h | {overhead} |"
         )
     (RESULTS / f"ml_irl_{tag}.md").write_text("\n".join(lines) + "\n")
-    json.dump(rows, open(RESULTS / f"ml_irl_{tag}.json", "w"), indent=1)
+    (RESULTS / f"ml_irl_{tag}.json").write_text(json.dumps(rows, indent=1))
 
     figure, axes = plt.subplots(1, len(rows), figsize=(5 * len(rows), 3.5), squeeze=False)
     for axis, r in zip(axes[0], rows):
