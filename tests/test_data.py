@@ -97,6 +97,7 @@ def test_torchrl_multiprocess_collector_path():
         runner.close()
     assert set(transitions.keys()) == KEYS and transitions.shape == (40,)
 
+
 def test_replay_checkpoint_holds_only_the_filled_rows():
     import io
 

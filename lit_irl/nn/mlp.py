@@ -7,6 +7,7 @@ why twin critics and world-model ensembles are built on :class:`EnsembleMLP`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -31,9 +32,9 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str = "relu", lin
     check_positive(in_dim=in_dim, hidden_sizes=list(hidden), out_dim=out_dim)
     dims = [in_dim, *hidden]
     layers: list[nn.Module] = []
-    for index, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+    for index, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
         layers.append(nn.Linear(d_in, d_out))
-        if not (linear_first_layer and index == 0):
+        if index > 0 or not linear_first_layer:
             layers.append(activation(act)())
     layers.append(nn.Linear(dims[-1], out_dim))
     return nn.Sequential(*layers)
