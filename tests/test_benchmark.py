@@ -1,0 +1,48 @@
+"""Benchmark runs continue across machine sessions (tools/bench_*.py): train, carry, continue, summarize."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lit_irl import benchmark
+from lit_irl.benchmark import SUMMARY_HEADER, BenchmarkRun, eval_summary, summary_cells
+from lit_irl.errors import LitIRLError
+from tests.conftest import PENDULUM, tiny_args
+
+
+def test_benchmark_run_is_carried_to_a_new_machine_and_continued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(benchmark, "RESULTS", tmp_path / "results")
+    overrides = tiny_args(PENDULUM, tmp_path, total=400, warmup=100, log_every=100)[2:]  # its own --config below
+    run = BenchmarkRun("inverted_pendulum/seed0", [Path(PENDULUM)], overrides)
+    assert not run.finished()
+
+    assert run.train() == 0, (run.folder / "train.log").read_text()[-3000:]
+    assert run.finished() and run.last_checkpoint.exists()
+    first = run.scalars("eval/return_mean")
+    assert [step for step, _ in first] == [200, 400]
+
+    run.carry()
+    shutil.rmtree(run.folder)  # a new machine: only the committed carry is there
+    assert run.latest_checkpoint == run.carried / "last.ckpt" and run.finished()
+
+    assert run.train(total_env_steps=800) == 0, (run.folder / "train.log").read_text()[-3000:]
+    assert not (run.carried / "last.ckpt").samefile(run.latest_checkpoint), "the continued run writes its own checkpoint"
+    evals = run.scalars("eval/return_mean")
+    assert [step for step, _ in evals] == [200, 400, 600, 800], "the carried curve is continued, not restarted"
+    assert evals[:2] == first
+
+    unstarted = BenchmarkRun("inverted_pendulum/seed1", [Path(PENDULUM)])
+    summary = eval_summary([run, unstarted], reference=1000.0)
+    assert summary["seeds"] == 1 and summary["env_steps"] == summary["env_steps_max"] == 800
+    assert summary["final_mean"] == pytest.approx(evals[-1][1]) and summary["best_mean"] == pytest.approx(max(v for _, v in evals))
+    assert summary["ratio"] == pytest.approx(evals[-1][1] / 1000.0)
+    assert summary["wall_time_h"] > 0
+    assert len(summary_cells(summary)) == len(SUMMARY_HEADER)
+
+
+def test_benchmark_run_refuses_a_missing_config(tmp_path: Path):
+    with pytest.raises(LitIRLError, match="no config"):
+        BenchmarkRun("x/seed0", [tmp_path / "nope.yaml"])
