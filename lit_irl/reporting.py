@@ -45,9 +45,14 @@ def logged_scalars(run: str | Path, tag: str) -> list[tuple[int, float]]:
 
 def training_seconds(run: str | Path) -> float:
     """Seconds of actual training (each logging period's env steps over its env steps/s), so that
-    interruptions between resumed sessions do not count."""
-    total, last = 0.0, 0
-    for step, rate in logged_scalars(run, "perf/env_steps_per_s"):
-        if rate > 0:
-            total, last = total + (step - last) / rate, step
+    interruptions between resumed sessions do not count. A run folder that starts mid-run (resumed
+    into a new version folder) counts its first point as one logging period, not from step 0."""
+    points = [(step, rate) for step, rate in logged_scalars(run, "perf/env_steps_per_s") if rate > 0]
+    if not points:
+        return 0.0
+    steps = [step for step, _ in points]
+    period = min((b - a for a, b in zip(steps, steps[1:])), default=steps[0])
+    total, last = 0.0, steps[0] - min(steps[0], period)
+    for step, rate in points:
+        total, last = total + (step - last) / rate, step
     return total

@@ -46,3 +46,16 @@ def test_benchmark_run_is_carried_to_a_new_machine_and_continued(tmp_path: Path,
 def test_benchmark_run_refuses_a_missing_config(tmp_path: Path):
     with pytest.raises(LitIRLError, match="no config"):
         BenchmarkRun("x/seed0", [tmp_path / "nope.yaml"])
+
+
+@pytest.mark.parametrize("first_step", [5000, 230000])
+def test_training_seconds_counts_logged_periods_only(tmp_path: Path, first_step: int):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from lit_irl.reporting import training_seconds
+
+    writer = SummaryWriter(str(tmp_path))
+    for k in range(4):  # 4 periods of 5000 env steps at 100 env steps/s, whether the folder starts at 0 or mid-run
+        writer.add_scalar("perf/env_steps_per_s", 100.0, first_step + 5000 * k)
+    writer.close()
+    assert training_seconds(tmp_path) == pytest.approx(4 * 5000 / 100)
