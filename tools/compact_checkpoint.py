@@ -1,6 +1,6 @@
 """Strip the collection state (replay buffer, env and RNG states) from a training checkpoint.
 
-    python tools/compact_checkpoint.py runs/sac-Hopper-v5/version_0/checkpoints/last.ckpt zoo/resume/Hopper-v5.ckpt
+    python tools/compact_checkpoint.py runs/sac-Hopper-v5/version_0/checkpoints/last.ckpt results/carry/Hopper-v5.ckpt
 
 The result (networks, optimizers, counters: a few MB instead of hundreds) still resumes with
 ``lit-irl fit --config X --ckpt_path <it>``: the replay buffer then refills with the current policy
