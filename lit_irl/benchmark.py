@@ -192,7 +192,8 @@ def plot_curves(panels: list[tuple[str, dict, float | None, str]], path: Path) -
         axis.set_title(title, fontsize=9)
         axis.set_xlabel("env steps")
         axis.set_ylabel("true return (deterministic eval)")
-        axis.legend(fontsize=7)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=7)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
