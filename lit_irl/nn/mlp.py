@@ -64,7 +64,7 @@ class EnsembleMLP(nn.Module):
         check_positive(members=members, in_dim=in_dim, hidden_sizes=list(hidden), out_dim=out_dim)
         self.members = members
         dims = [in_dim, *hidden, out_dim]
-        self.layers = nn.ModuleList(EnsembleLinear(members, a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(EnsembleLinear(members, a, b) for a, b in itertools.pairwise(dims))
         self.act = activation(act)()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
