@@ -33,6 +33,7 @@ def test_benchmark_run_is_carried_to_a_new_machine_and_continued(tmp_path: Path,
     evals = run.scalars("eval/return_mean")
     assert [step for step, _ in evals] == [200, 400, 600, 800], "the carried curve is continued, not restarted"
     assert evals[:2] == first
+    assert run.train() == 0 and run.scalars("eval/return_mean") == evals, "re-running a finished run adds nothing"
 
     unstarted = BenchmarkRun("inverted_pendulum/seed1", [Path(PENDULUM)])
     summary = eval_summary([run, unstarted], reference=1000.0)

@@ -372,3 +372,5 @@ class OnlineRLModule(LightningModule):
             random.setstate(self._pending_rng["python"])
             self._pending_rng = None
         self._meter = (time.perf_counter(), int(self.env_steps), self.updates)
+        # Lightning runs at least one batch after a resume; a finished run must not grow by one.
+        self.stop_when_done()

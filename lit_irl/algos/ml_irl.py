@@ -87,7 +87,7 @@ class MLIRL(OnlineRLModule):
         seed: int = 0,
     ) -> None:
         if env.termination == "absorbing":
-            raise LitIRLError("MLIRL supports termination fixed_horizon (default) or plain; absorbing states are for DAC-style methods")
+            raise LitIRLError("MLIRL supports termination plain (default) or fixed_horizon; absorbing states are for DAC-style methods")
         env = dataclasses.replace(env, hide_reward=True)
         super().__init__(
             env, total_env_steps, warmup_steps, env_steps_per_batch, buffer_size, collector, collector_workers, eval_episodes, log_every_env_steps, seed
@@ -126,7 +126,8 @@ class MLIRL(OnlineRLModule):
         self.expert, self.expert_mask = expert[:num_expert_trajectories], expert_mask[:num_expert_trajectories]
         self.held_out = expert[num_expert_trajectories:][expert_mask[num_expert_trajectories:].bool()] if held_out_expert_trajectories else None
         if reward.normalize_inputs:
-            self.reward.set_input_normalization(self.expert["obs"])
+            # Only the rows the loss counts: zero padding of short episodes would bias the statistics.
+            self.reward.set_input_normalization(self.expert["obs"][self.expert_mask.bool()])
 
     def configure_optimizers(self):
         reward_optimizer = self.reward.make_optimizer()

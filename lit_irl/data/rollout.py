@@ -137,9 +137,11 @@ def rollout(
         if actor is None:
             actions = low + (high - low) * torch.stack([torch.rand(spec.act_dim, generator=g) for g in generators])
         else:
-            noise = None if deterministic else torch.stack([torch.randn(spec.act_dim, generator=g) for g in generators])
-            actions = actor.act(batch, deterministic=deterministic, noise=noise)
-        actions = actions.numpy()
+            # The noise is drawn on the CPU generators (reproducible on any device), then moved.
+            device = actor.action_scale.device
+            noise = None if deterministic else torch.stack([torch.randn(spec.act_dim, generator=g) for g in generators]).to(device)
+            actions = actor.act(batch.to(device), deterministic=deterministic, noise=noise)
+        actions = actions.cpu().numpy()
         for i, env in enumerate(envs):
             e = current[i]
             if e is None:
