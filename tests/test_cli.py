@@ -130,6 +130,7 @@ def _error(result: subprocess.CompletedProcess) -> str:
         (["--trainer.max_epochz", "1"], "max_epochz"),
         (["--model.init_args.sac.actor_hidden", "[64, 0]"], "actor_hidden must be > 0"),
         (["--model.init_args.buffer_size", "0"], "buffer_size must be > 0"),
+        (["--model.init_args.buffer_size", "100"], "warmup_steps (200) exceeds buffer_size (100)"),
         (["--model.init_args.sac.batch_size", "-5"], "batch_size must be > 0"),
         (["--checkpoint.every_n_env_steps", "0"], "every_n_env_steps must be > 0"),
         (["--ckpt_path", "/nonexistent/last.ckpt"], "does not exist"),

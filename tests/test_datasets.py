@@ -338,3 +338,9 @@ def test_rollout_past_termination_keeps_the_physics_running():
     np.testing.assert_array_equal(past.observations[: len(plain)], plain.observations)
     after_fall = past.observations[len(plain) :]
     assert np.abs(np.diff(after_fall, axis=0)).max() > 0, "states after the fall are the simulated ones, not a repeated terminal state"
+
+
+@pytest.mark.parametrize("budget", [{"episodes": 0}, {"transitions": -5}])
+def test_rollout_refuses_an_empty_budget(budget: dict):
+    with pytest.raises(LitIRLError, match="positive number of episodes or transitions"):
+        rollout(EnvConfig("InvertedPendulum-v5"), None, **budget)

@@ -96,6 +96,9 @@ class OnlineRLModule(LightningModule):
         )
         if warmup_steps < 0:
             raise LitIRLError(f"warmup_steps must be >= 0, got {warmup_steps}")
+        if warmup_steps > buffer_size:
+            # The replay never holds more than buffer_size transitions, so updates would never start.
+            raise LitIRLError(f"warmup_steps ({warmup_steps}) exceeds buffer_size ({buffer_size}); lower warmup_steps or raise buffer_size")
         if seed < 0:
             raise LitIRLError(f"seed must be >= 0, got {seed}")
         self.automatic_optimization = False

@@ -115,6 +115,8 @@ def rollout(
     """
     if (episodes is None) == (transitions is None):
         raise ValueError("give exactly one of episodes or transitions")
+    if (episodes if episodes is not None else transitions) <= 0:
+        raise LitIRLError(f"rollout needs a positive number of episodes or transitions, got episodes={episodes}, transitions={transitions}")
     num_envs = max(1, min(num_envs, episodes if episodes is not None else num_envs))
     envs = [make_env(env_config) for _ in range(num_envs)]
     spec = probe_env(env_config)
