@@ -134,13 +134,13 @@ def rollout(
     for e in current:
         episode_rows[e] = []
     rows_total = 0
+    device = actor.action_scale.device if actor is not None else torch.device("cpu")
     while any(c is not None for c in current) if episodes is not None else rows_total < transitions:
         batch = torch.as_tensor(np.stack(obs), dtype=torch.float32)
         if actor is None:
             actions = low + (high - low) * torch.stack([torch.rand(spec.act_dim, generator=g) for g in generators])
         else:
             # The noise is drawn on the CPU generators (reproducible on any device), then moved.
-            device = actor.action_scale.device
             noise = None if deterministic else torch.stack([torch.randn(spec.act_dim, generator=g) for g in generators]).to(device)
             actions = actor.act(batch.to(device), deterministic=deterministic, noise=noise)
         actions = actions.cpu().numpy()
