@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from lit_irl.data.d4rl import TransitionData, load_dataset, save_dataset
+from lit_irl.data.d4rl import TransitionData, concatenate, load_dataset, save_dataset
 from lit_irl.data.modules import ExpertDemonstrations, OfflineTransitions, PreferenceData
 from lit_irl.data.preferences import build_pairs, label_pairs, load_preferences, save_preferences
 from lit_irl.data.rollout import Policy, export_policy, load_policy, rollout
@@ -44,6 +44,15 @@ def test_round_trip(tmp_path: Path):
     np.testing.assert_allclose(back.attrs["episode_returns"], data.episode_returns())
     assert back.episode_bounds() == [(0, 5), (5, 10), (10, 15)]
     assert not list(tmp_path.glob(".*tmp")), "no temporary file left"
+
+
+def test_concatenate_ends_an_unfinished_tail_before_the_next_part():
+    medium = toy(n_episodes=2).select(slice(0, 8))  # one episode and 3 rows of an unfinished one
+    expert = toy(n_episodes=2, seed=1)
+    both = concatenate([medium, expert], {"env_id": "InvertedPendulum-v5"})
+    assert both.episode_bounds() == [(0, 5), (5, 8), (8, 13), (13, 18)]
+    assert not medium.timeouts[-1], "the input is left unchanged"
+    np.testing.assert_array_equal(both.observations, np.concatenate([medium.observations, expert.observations]))
 
 
 def _write_d4rl_like(path: Path, n: int = 2000, with_next: bool = True) -> None:

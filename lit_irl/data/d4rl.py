@@ -93,10 +93,20 @@ class TransitionData:
 
 
 def concatenate(parts: list[TransitionData], attrs: Mapping[str, Any]) -> TransitionData:
-    """Datasets one after the other (e.g. medium-expert = medium + expert)."""
+    """Datasets one after the other (e.g. medium-expert = medium + expert).
+
+    A part that ends inside an episode gets a timeout on its last row, so that its unfinished tail
+    is not read as the start of the next part's first episode.
+    """
     info_keys = set.intersection(*(set(p.infos) for p in parts)) if parts else set()
+    timeouts = [p.timeouts.copy() for p in parts]
+    for part, part_timeouts in zip(parts[:-1], timeouts[:-1]):
+        if len(part) and not (part.terminals[-1] or part.timeouts[-1]):
+            part_timeouts[-1] = True
     return TransitionData(
-        *(np.concatenate([getattr(p, key) for p in parts]) for key in ("observations", "actions", "rewards", "terminals", "timeouts", "next_observations")),
+        *(np.concatenate([getattr(p, key) for p in parts]) for key in ("observations", "actions", "rewards", "terminals")),
+        np.concatenate(timeouts),
+        np.concatenate([p.next_observations for p in parts]),
         infos={k: np.concatenate([p.infos[k] for p in parts]) for k in info_keys},
         attrs=dict(attrs),
     )
