@@ -169,6 +169,22 @@ def test_bad_checkpoints(run_dir: Path, tmp_path: Path):
     torch.save(state, other_algo)
     assert "written by MLIRL, this run is SAC" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--ckpt_path", str(other_algo), check=False))
 
+    state = _state(ckpt)
+    state["state_dict"]["critic.extra.weight"] = state["state_dict"].pop("actor.net.0.weight")
+    other_keys = tmp_path / "other_keys.ckpt"
+    torch.save(state, other_keys)
+    line = _error(run_cli("fit", *tiny_sac_args(run_dir), "--ckpt_path", str(other_keys), check=False))
+    assert "missing: actor.net.0.weight; not in this config: critic.extra.weight" in line
+
+    state = _state(ckpt)
+    state["lit_irl"]["format"] = 99
+    future = tmp_path / "future.ckpt"
+    torch.save(state, future)
+    assert "checkpoint format 99" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--ckpt_path", str(future), check=False))
+
+    other_buffer = _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.buffer_size", "300", "--ckpt_path", str(ckpt), check=False))
+    assert "buffer holds up to" in other_buffer and "this config's buffer_size is 300" in other_buffer
+
 
 def test_sac_refuses_a_hidden_reward(run_dir: Path):
     assert "hide_reward" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.env.hide_reward", "true", check=False))

@@ -337,7 +337,20 @@ class OnlineRLModule(LightningModule):
                     f"{found.get('termination')}), this run is for {ours['env_id']} (obs {ours['obs_dim']}, act "
                     f"{ours['act_dim']}, termination {ours['termination']}); use a checkpoint of the same env and config"
                 )
+        if found.get("format") != CHECKPOINT_FORMAT:
+            raise LitIRLError(
+                f"{where} has checkpoint format {found.get('format')}, this lit_irl reads format {CHECKPOINT_FORMAT}; "
+                "resume it with the lit_irl version that wrote it"
+            )
         ours_shapes = {k: tuple(v.shape) for k, v in self.state_dict().items()}
+        theirs = set(checkpoint.get("state_dict", {}))
+        missing, unexpected = sorted(set(ours_shapes) - theirs), sorted(theirs - set(ours_shapes))
+        if missing or unexpected:
+            raise LitIRLError(
+                f"{where} holds other networks than this config builds (missing: {', '.join(missing[:4]) or 'none'}; "
+                f"not in this config: {', '.join(unexpected[:4]) or 'none'}); use the config the checkpoint was "
+                "trained with (its run folder keeps it as config.yaml)"
+            )
         for key, value in checkpoint.get("state_dict", {}).items():
             if key in ours_shapes and tuple(value.shape) != ours_shapes[key]:
                 raise LitIRLError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from tensordict import TensorDictBase
 from torchrl.data import LazyTensorStorage, TensorDictReplayBuffer
 
-from lit_irl.errors import check_positive
+from lit_irl.errors import LitIRLError, check_positive
 
 TRANSITION_KEYS = ("obs", "action", "next_obs", "true_reward", "terminated", "done")
 
@@ -50,7 +50,10 @@ class TransitionReplay:
 
     def load_state_dict(self, state: dict) -> None:
         if state["capacity"] != self.capacity:
-            raise ValueError(f"replay capacity differs: checkpoint {state['capacity']}, config {self.capacity}")
+            raise LitIRLError(
+                f"the checkpoint's replay buffer holds up to {state['capacity']} transitions, this config's buffer_size "
+                f"is {self.capacity}; resume with buffer_size {state['capacity']} (the run folder's config.yaml has it)"
+            )
         self.buffer.empty()
         if state["data"] is not None:
             self.buffer.extend(state["data"])
