@@ -126,8 +126,18 @@ def test_bad_inputs(tmp_path: Path, short_demos: str):
         MLIRL(pendulum, short_demos, sac=SMALL, env_steps_per_iteration=120, env_steps_per_batch=50)
     with pytest.raises(LitIRLError, match="reward inputs"):
         RewardConfig(inputs="q")
+    with pytest.raises(LitIRLError, match="weight_decay must be >= 0"):
+        RewardConfig(weight_decay=-1e-3)
+    with pytest.raises(LitIRLError, match="betas must be two numbers in"):
+        RewardConfig(betas=(0.9, 1.5))
+    with pytest.raises(LitIRLError, match="unknown activation 'gelu'"):
+        RewardConfig(activation="gelu")
+    with pytest.raises(LitIRLError, match="unknown activation 'gelu'"):
+        SACConfig(activation="gelu")
     result = run_cli("fit", *tiny_args(tmp_path), "--model.init_args.demonstrations", str(tmp_path / "missing.hdf5"), check=False)
     assert result.returncode == 2 and "missing.hdf5: file does not exist" in result.stderr
+    result = run_cli("fit", *tiny_args(tmp_path), "--model.init_args.reward.activation", "gelu", check=False)
+    assert result.returncode == 2 and "gelu" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_reward_transfer_trains_sac_on_a_frozen_learned_reward(tmp_path: Path, short_demos: str):

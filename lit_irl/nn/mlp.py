@@ -10,12 +10,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import nn
 
-from lit_irl.errors import check_positive
+from lit_irl.errors import LitIRLError, check_positive
 
+Activation = Literal["relu", "tanh", "silu", "elu"]
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU, "elu": nn.ELU}
 
 
@@ -23,7 +25,7 @@ def activation(name: str) -> type[nn.Module]:
     try:
         return _ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(_ACTIVATIONS)}") from None
+        raise LitIRLError(f"unknown activation {name!r}; choose one of {sorted(_ACTIVATIONS)}") from None
 
 
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: str = "relu", linear_first_layer: bool = False) -> nn.Sequential:

@@ -17,7 +17,7 @@ from tensordict import TensorDictBase
 from torch import nn
 
 from lit_irl.errors import LitIRLError, check_fraction, check_positive
-from lit_irl.nn import EnsembleMLP, TanhGaussianActor
+from lit_irl.nn import Activation, EnsembleMLP, TanhGaussianActor, activation
 
 
 @dataclass
@@ -42,7 +42,7 @@ class SACConfig:
 
     actor_hidden: list[int] = field(default_factory=lambda: [256, 256])
     critic_hidden: list[int] = field(default_factory=lambda: [256, 256])
-    activation: str = "relu"
+    activation: Activation = "relu"
     actor_lr: float = 3e-4
     critic_lr: float = 3e-4
     alpha_lr: float = 3e-4
@@ -69,6 +69,7 @@ class SACConfig:
             actor_update_every=self.actor_update_every,
         )
         check_fraction(gamma=self.gamma, tau=self.tau)
+        activation(self.activation)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from tensordict import TensorDictBase
 from torch import nn
 
 from lit_irl.errors import LitIRLError, check_positive
-from lit_irl.nn import mlp
+from lit_irl.nn import Activation, activation, mlp
 
 RewardInputs = Literal["s", "sa", "sas"]
 
@@ -41,7 +41,7 @@ class RewardConfig:
 
     inputs: RewardInputs = "s"
     hidden: list[int] = field(default_factory=lambda: [64, 64])
-    activation: str = "relu"
+    activation: Activation = "relu"
     linear_first_layer: bool = False
     clamp: float | None = 10.0
     normalize_inputs: bool = False
@@ -58,6 +58,11 @@ class RewardConfig:
             check_positive(reward_clamp=self.clamp)
         if self.lr_decay_power < 0:
             raise LitIRLError(f"lr_decay_power must be >= 0, got {self.lr_decay_power}")
+        if self.weight_decay < 0:
+            raise LitIRLError(f"reward weight_decay must be >= 0, got {self.weight_decay}; 0 turns it off")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise LitIRLError(f"reward betas must be two numbers in [0, 1), got {list(self.betas)}; Adam's default is [0.9, 0.999]")
+        activation(self.activation)
 
 
 class RewardModel(nn.Module):
