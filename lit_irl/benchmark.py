@@ -127,7 +127,9 @@ def eval_summary(runs: list[BenchmarkRun], reference: float | None) -> dict:
         walls.append(run.wall_seconds())
 
     def ratio(values: list[float]) -> float | None:
-        return float(np.mean(values) / reference) if values and reference else None
+        # A share of the reference only means something when the reference is positive: Pendulum-v1's
+        # returns are all negative, and -300 / -150 = 2 would read as twice the expert.
+        return float(np.mean(values) / reference) if values and reference is not None and reference > 0 else None
 
     return {
         "seeds": len(finals),
@@ -164,7 +166,8 @@ SUMMARY_HEADER = [
 ]
 
 SUMMARY_LEGEND = (
-    "Final deterministic evaluation (last eval of each seed), mean ± std over seeds; ratio to the {reference}'s return. "
+    "Final deterministic evaluation (last eval of each seed), mean ± std over seeds; ratio to the {reference}'s return "
+    "(\"-\" where that return is not positive). "
     f"The single evaluations swing (SAC under a moving reward), so the mean of each seed's last {LAST_EVALS} evaluations "
     "is shown beside it. *Best* is each seed's highest evaluation: a checkpoint selected with the true return, as the "
     "official code reports it — an upper bound, not a result of the method. When seeds differ in budget, env steps "

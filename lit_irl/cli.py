@@ -111,12 +111,17 @@ def _one_line(error: BaseException) -> str:
 
 
 class RunFolderConfig(SaveConfigCallback):
-    """Saves the full config into the run folder; a run without a logger (``test`` with
+    """Saves the full config into the run folder: ``config.yaml`` for ``fit``, ``test_config.yaml``
+    or ``validate_config.yaml`` otherwise, so that evaluating a run (``test --ckpt_path last`` logs
+    into its folder) keeps the config it was trained with. A run without a logger (``test`` with
     ``--trainer.logger false``) has no run folder and writes nothing (not into the working directory)."""
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        if trainer.logger is not None:
-            super().setup(trainer, pl_module, stage)
+        if trainer.logger is None:
+            return
+        stage = getattr(stage, "value", stage)  # Lightning passes a TrainerFn
+        self.config_filename = "config.yaml" if stage == "fit" else f"{stage}_config.yaml"
+        super().setup(trainer, pl_module, stage)
 
 
 def main(args: list[str] | None = None) -> None:

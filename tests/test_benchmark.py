@@ -42,6 +42,7 @@ def test_benchmark_run_is_carried_to_a_new_machine_and_continued(tmp_path: Path,
     assert summary["ratio"] == pytest.approx(evals[-1][1] / 1000.0)
     assert summary["wall_time_h"] > 0
     assert len(summary_cells(summary)) == len(SUMMARY_HEADER)
+    assert eval_summary([run], reference=-150.0)["ratio"] is None, "no share of a negative reference"
 
 
 def test_benchmark_run_refuses_a_missing_config(tmp_path: Path):

@@ -70,6 +70,11 @@ def test_fit_then_test_and_tensorboard_tags(run_dir: Path):
     assert "mean ± std" in result.stdout and "test/return_mean" in result.stdout
     assert not any(elsewhere.iterdir()), "a run without a logger writes nothing into the working directory"
 
+    trained_with = (folder / "config.yaml").read_text()
+    run_cli("test", *tiny_sac_args(run_dir), "--model.init_args.eval_episodes", "3", "--ckpt_path", "last")
+    assert (folder / "config.yaml").read_text() == trained_with, "testing a run keeps the config it was trained with"
+    assert "eval_episodes: 3" in (folder / "test_config.yaml").read_text()
+
 
 def test_resume_after_sigkill_is_bit_identical(run_dir: Path):
     """2N steps straight == N steps, SIGKILL right after the checkpoint, resume to 2N."""
