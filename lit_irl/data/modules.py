@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import torch
 from lightning import LightningDataModule
 from tensordict import TensorDict
@@ -139,10 +138,6 @@ class ExpertDemonstrations(_FileDataModule):
         data = load_dataset(self.path, None if self.other_env else env_id, obs_dim, act_dim)
         self.data = data.first_episodes(self.num_trajectories) if self.num_trajectories else data.select(slice(0, data.episode_bounds()[-1][1]))
         self.transitions = transitions_tensordict(self.data, self.state_only)
-
-    @property
-    def episode_returns(self) -> np.ndarray:
-        return self.data.episode_returns()
 
     def trajectories(self) -> list[TensorDict]:
         """One TensorDict per episode, in file order."""

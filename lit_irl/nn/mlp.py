@@ -1,7 +1,7 @@
 """MLPs and ensembles of MLPs evaluated as one batched matmul.
 
 On CPU at the small sizes of this field, Python and dispatch overhead dominate; an ensemble of
-K members as one ``baddbmm`` per layer costs about as much as one member (see STACK_NOTES), which is
+K members as one ``baddbmm`` per layer costs about as much as one member, which is
 why twin critics and world-model ensembles are built on :class:`EnsembleMLP`.
 """
 
