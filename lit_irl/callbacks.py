@@ -6,6 +6,7 @@ from typing import Any
 
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lit_irl.errors import check_positive
 
@@ -29,7 +30,8 @@ class Evaluation(Callback):
 class EnvStepCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` that saves every ``every_n_env_steps`` and when training ends.
 
-    ``last.ckpt`` is always kept, with everything exact resume needs (``--ckpt_path last``); with
+    ``last.ckpt`` is always kept, with everything exact resume needs (``--ckpt_path last``), and
+    also written when the job gets SIGTERM (preemption, ``kill``), after the batch under way; with
     ``keep_all`` every periodic checkpoint is kept too as ``env_steps=<n>.ckpt`` (experts: medium
     policies and preference data are drawn from them). Kept checkpoints hold networks, optimizers
     and counters but no collection state (replay buffer, envs, RNG) unless ``kept_with_replay``:
@@ -74,6 +76,14 @@ class EnvStepCheckpoint(ModelCheckpoint):
             candidates = self._monitor_candidates(trainer)
             self._save_topk_checkpoint(trainer, candidates)
             self._save_last_checkpoint(trainer, candidates)
+
+
+    def on_exception(self, trainer: Trainer, module: LightningModule, exception: BaseException) -> None:
+        # Lightning raises SIGTERMException only between batches (a preempted or `kill`ed job), so the
+        # state is a batch boundary and last.ckpt written here resumes exactly. Other exceptions can
+        # stop a batch half-way (Ctrl+C inside an update): nothing is saved, the previous last.ckpt stands.
+        if isinstance(exception, SIGTERMException):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
 
 class EnvStepProgressBar(TQDMProgressBar):

@@ -1,7 +1,7 @@
 """``lit-irl``: LightningCLI for every algorithm (``fit``, ``validate``, ``test``).
 
     lit-irl fit --config configs/sac/hopper.yaml
-    lit-irl fit --config configs/sac/hopper.yaml --ckpt_path last      # continue the latest run
+    lit-irl fit --config configs/sac/hopper.yaml --ckpt_path last      # continue the latest run (also after SIGTERM)
     lit-irl test --config configs/sac/hopper.yaml --ckpt_path runs/sac-Hopper-v5/version_0/checkpoints/last.ckpt
 
 Runs are written to ``runs/<algo>-<env>/version_<n>/`` (TensorBoard events, ``config.yaml``,
@@ -13,6 +13,7 @@ network (plain ``ddp`` would fail at the second step).
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from argparse import ArgumentError
 from pathlib import Path
@@ -23,6 +24,7 @@ from lightning import LightningModule
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 import lit_irl.algos  # noqa: F401  (makes ``--model SAC`` resolvable by its short name)
 from lit_irl.callbacks import EnvStepCheckpoint, EnvStepProgressBar, Evaluation
@@ -136,6 +138,9 @@ def main(args: list[str] | None = None) -> None:
             args=args,
             parser_kwargs={"exit_on_error": False, "description": "lit_irl: inverse RL and imitation on PyTorch Lightning. Pick an algorithm with --model or a config from configs/."},
         )
+    except SIGTERMException:
+        print("lit-irl: stopped by SIGTERM after the batch under way; last.ckpt holds it, continue with --ckpt_path last", file=sys.stderr)
+        sys.exit(128 + signal.SIGTERM)
     except (LitIRLError, ArgumentError, ValueError, TypeError) as error:
         if not isinstance(error, (LitIRLError, ArgumentError)) and not _is_config_error(error):
             raise

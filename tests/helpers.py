@@ -22,6 +22,17 @@ class KillAfterCheckpoint(Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class TerminateAt(Callback):
+    """Send this process SIGTERM during the first batch at or after ``env_steps`` (as a job scheduler would)."""
+
+    def __init__(self, env_steps: int) -> None:
+        self.env_steps = env_steps
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        if int(module.env_steps) >= self.env_steps and not trainer.received_sigterm:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
 class SaveRankParameters(Callback):
     """At the end of fit, every rank writes its parameters to ``<directory>/rank<k>.pt``."""
 

@@ -76,9 +76,10 @@ def test_fit_then_test_and_tensorboard_tags(run_dir: Path):
     assert "eval_episodes: 3" in (folder / "test_config.yaml").read_text()
 
 
-def test_resume_after_sigkill_is_bit_identical(run_dir: Path):
-    """2N steps straight == N steps, SIGKILL right after the checkpoint, resume to 2N."""
-    straight, killed = run_dir / "straight", run_dir / "killed"
+def test_resume_after_sigkill_or_sigterm_is_bit_identical(run_dir: Path):
+    """2N steps straight == N steps, SIGKILL right after the checkpoint, resume to 2N; and == a run
+    sent SIGTERM between checkpoints (it saves last.ckpt after the batch under way), resumed to 2N."""
+    straight, killed, terminated = run_dir / "straight", run_dir / "killed", run_dir / "terminated"
     run_cli("fit", *tiny_sac_args(straight, total=800))
     interrupted = run_cli(
         "fit", *tiny_sac_args(killed, total=800),
@@ -90,14 +91,27 @@ def test_resume_after_sigkill_is_bit_identical(run_dir: Path):
     assert int(partial["state_dict"]["env_steps"]) == 400
     run_cli("fit", *tiny_sac_args(killed, total=800), "--ckpt_path", "last")
 
+    preempted = run_cli(
+        "fit", *tiny_sac_args(terminated, total=800),
+        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.env_steps", "500",
+        check=False,
+    )
+    assert preempted.returncode == 128 + signal.SIGTERM, preempted.stderr[-2000:]
+    assert "stopped by SIGTERM" in preempted.stderr and "Traceback" not in preempted.stderr
+    steps_per_batch = 10  # the pendulum config's env_steps_per_batch
+    partial = _state(_run_folder(terminated) / "checkpoints" / "last.ckpt")
+    assert int(partial["state_dict"]["env_steps"]) == 500 + steps_per_batch, "saved after the batch under way"
+    run_cli("fit", *tiny_sac_args(terminated, total=800), "--ckpt_path", "last")
+
     a = _state(_run_folder(straight) / "checkpoints" / "last.ckpt")
-    b = _state(_run_folder(killed) / "checkpoints" / "last.ckpt")
-    assert int(b["state_dict"]["env_steps"]) == 800
-    different = [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])]
-    assert not different, f"parameters differ after resume: {different}"
-    for opt_a, opt_b in zip(a["optimizer_states"], b["optimizer_states"]):
-        for sa, sb in zip(opt_a["state"].values(), opt_b["state"].values()):
-            assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    for resumed in (killed, terminated):
+        b = _state(_run_folder(resumed) / "checkpoints" / "last.ckpt")
+        assert int(b["state_dict"]["env_steps"]) == 800
+        different = [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])]
+        assert not different, f"{resumed.name}: parameters differ after resume: {different}"
+        for opt_a, opt_b in zip(a["optimizer_states"], b["optimizer_states"]):
+            for sa, sb in zip(opt_a["state"].values(), opt_b["state"].values()):
+                assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def test_ddp_two_processes_hold_identical_parameters(run_dir: Path):
