@@ -5,9 +5,10 @@
     lit-irl test --config configs/sac/hopper.yaml --ckpt_path runs/sac-Hopper-v5/version_0/checkpoints/last.ckpt
 
 Runs are written to ``runs/<algo>-<env>/version_<n>/`` (TensorBoard events, ``config.yaml``,
-``checkpoints/``). ``--trainer.strategy ddp`` is mapped to DDP with ``find_unused_parameters``
-because manual-optimization algorithms make several backward passes per step, each touching one
-network (plain ``ddp`` would fail at the second step).
+``checkpoints/``). Whatever DDP strategy Lightning resolves (``--trainer.strategy ddp``, or
+``auto`` with several devices) gets ``find_unused_parameters`` because manual-optimization
+algorithms make several backward passes per step, each touching one network (plain DDP would fail
+at the second step).
 """
 
 from __future__ import annotations
@@ -75,15 +76,20 @@ class LitIRLCLI(LightningCLI):
             logger.init_args.version = candidates[-1].parent.parent.name
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
-        if config.get("strategy") == "ddp":
-            config["strategy"] = DDPStrategy(find_unused_parameters=True)
         plugins = config.get("plugins") or []
         plugins = list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
         config["plugins"] = [*plugins, AtomicCheckpointIO()]
         given = [*(config.get("callbacks") or []), *callbacks]
         if config.get("enable_progress_bar", True) is not False and not any(isinstance(c, ProgressBar) for c in given):
             callbacks = [*callbacks, EnvStepProgressBar()]
-        return super()._instantiate_trainer(config, callbacks)
+        trainer = super()._instantiate_trainer(config, callbacks)
+        if isinstance(trainer.strategy, DDPStrategy):
+            # Each training_step runs several backward passes over disjoint networks (critic, actor,
+            # alpha, reward): plain DDP stops at the second step on "parameters that were not used".
+            # Set here, after Lightning resolved the strategy, so that "ddp", "auto" with several
+            # devices and a DDPStrategy from a config all get it; an explicit False is kept.
+            trainer.strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
+        return trainer
 
 
 def _chain(error: BaseException | None) -> list[BaseException]:

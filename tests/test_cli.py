@@ -117,8 +117,9 @@ def test_resume_after_sigkill_or_sigterm_is_bit_identical(run_dir: Path):
 def test_ddp_two_processes_hold_identical_parameters(run_dir: Path):
     params = run_dir / "params"
     run_cli(
+        # strategy auto: Lightning picks DDP for two devices, and the CLI must make it work.
         "fit", *tiny_sac_args(run_dir, total=800),
-        "--trainer.strategy", "ddp", "--trainer.devices", "2",
+        "--trainer.devices", "2",
         "--trainer.callbacks+=tests.helpers.SaveRankParameters", "--trainer.callbacks.directory", str(params),
         timeout=600,
     )
