@@ -21,7 +21,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             torch.save(checkpoint, tmp)
 
     def load_checkpoint(self, path: str | Path, map_location: Any | None = None, weights_only: bool | None = None) -> dict[str, Any]:
-        return load_checkpoint_file(path, map_location)
+        state = load_checkpoint_file(path, map_location)
+        if not isinstance(state, dict) or "pytorch-lightning_version" not in state or "state_dict" not in state:
+            what = "an exported policy (actor weights only)" if isinstance(state, dict) and str(state.get("format", "")).startswith("lit_irl.policy") else "not a Lightning checkpoint"
+            raise LitIRLError(
+                f"--ckpt_path {path} is {what}: training resumes from a run's checkpoint "
+                f"(runs/<run>/checkpoints/last.ckpt); roll out or evaluate an exported policy with lit-irl-data instead"
+            )
+        return state
 
 
 def load_checkpoint_file(path: str | Path, map_location: Any | None = "cpu") -> dict[str, Any]:

@@ -205,6 +205,11 @@ def test_bad_checkpoints(run_dir: Path, tmp_path: Path):
     other_buffer = _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.buffer_size", "300", "--ckpt_path", str(ckpt), check=False))
     assert "buffer holds up to" in other_buffer and "this config's buffer_size is 300" in other_buffer
 
+    from lit_irl.data.rollout import export_policy, load_policy
+
+    exported = export_policy(load_policy(ckpt), tmp_path / "expert.pt")
+    assert "is an exported policy" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--ckpt_path", str(exported), check=False))
+
 
 def test_sac_refuses_a_hidden_reward(run_dir: Path):
     assert "hide_reward" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.env.hide_reward", "true", check=False))
