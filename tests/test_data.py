@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from lit_irl.data import EnvRunner, TransitionReplay
@@ -87,15 +88,41 @@ def test_torchrl_collector_path_gives_the_same_keys():
     assert all(length > 0 for _, length in episodes)
 
 
-def test_torchrl_multiprocess_collector_path():
+def _aim(actor: TanhGaussianActor, sign: float) -> None:
+    """Make ``actor`` push (almost) deterministically to one end of its action box."""
+    last = actor.net[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([10.0 * sign, -100.0]))  # mean, pre-clamp log std (per action dim: 1)
+
+
+def _ends(actions: torch.Tensor, high: float) -> tuple[bool, bool]:
+    return bool((actions > 0.99 * high).all()), bool((actions < -0.99 * high).all())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_torchrl_collector_acts_with_the_current_weights_and_skips_warmup_after_resume(workers: int):
     config = EnvConfig("InvertedPendulum-v5")
+    high = float(probe_env(config).action_high[0])
     actor = _actor(config)
-    runner = TorchRLRunner(config, seed=0, rank=0, actor=actor, steps_per_collect=40, warmup_steps=0, workers=2)
+    runner = TorchRLRunner(config, seed=0, rank=0, actor=actor, steps_per_collect=40, warmup_steps=40, workers=workers)
     try:
-        transitions, _ = runner.collect(40, actor)
+        warmup, _ = runner.collect(40, None)
+        assert _ends(warmup["action"], high) == (False, False), "warm-up acts at random"
+        _aim(actor, +1.0)
+        assert set(warmup.keys()) == KEYS and warmup.shape == (40,)
+        assert _ends(runner.collect(40, actor)[0]["action"], high) == (True, False)
+        _aim(actor, -1.0)  # an update between batches reaches the collector
+        assert _ends(runner.collect(40, actor)[0]["action"], high) == (False, True)
+        saved = runner.state_dict()
     finally:
         runner.close()
-    assert set(transitions.keys()) == KEYS and transitions.shape == (40,)
+    resumed = TorchRLRunner(config, seed=0, rank=0, actor=actor, steps_per_collect=40, warmup_steps=40, workers=workers)
+    resumed.load_state_dict(saved)
+    try:
+        assert _ends(resumed.collect(40, actor)[0]["action"], high) == (False, True), "no second warm-up after a resume"
+    finally:
+        resumed.close()
 
 
 def test_replay_checkpoint_holds_only_the_filled_rows():

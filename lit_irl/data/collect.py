@@ -18,6 +18,7 @@ saved and restored with the runner and is independent of the learner's random st
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Literal
 
@@ -153,32 +154,51 @@ class _SampleAction(torch.nn.Module):
 
 
 class TorchRLRunner:
-    """TorchRL ``Collector`` (``workers <= 1``) or ``MultiSyncCollector`` (worker processes)."""
+    """TorchRL ``Collector`` (``workers <= 1``) or ``MultiSyncCollector`` (worker processes).
+
+    The collector acts with a CPU copy of the actor whose weights are refreshed before every batch
+    (environments live on the CPU; the learner's actor may be on a GPU). It is built at the first
+    :meth:`collect`, once it is known how many random warm-up frames are left: none when a resumed
+    run is past ``warmup_steps`` (as the fast runner, it then refills with the current policy).
+    """
 
     def __init__(
         self, env_config: EnvConfig, seed: int, rank: int, actor: TanhGaussianActor, steps_per_collect: int, warmup_steps: int, workers: int = 1
     ) -> None:
+        self.env_config, self.seed, self.rank = env_config, seed, rank
+        self.policy_actor = copy.deepcopy(actor).cpu().eval().requires_grad_(False)
+        self.steps_per_collect, self.warmup_steps, self.workers = steps_per_collect, warmup_steps, workers
+        self.frames = 0  # collected by this runner, over resumes
+        self.collector = None
+
+    def _start(self, random_frames: int) -> None:
         from tensordict.nn import TensorDictModule
         from torchrl.collectors import Collector, MultiSyncCollector
 
-        env_fn = functools.partial(make_torchrl_env, env_config)
-        policy = TensorDictModule(_SampleAction(actor), in_keys=["observation"], out_keys=["action"])
-        options = dict(frames_per_batch=steps_per_collect, total_frames=-1, init_random_frames=warmup_steps)
-        if workers <= 1:
+        env_fn = functools.partial(make_torchrl_env, self.env_config)
+        policy = TensorDictModule(_SampleAction(self.policy_actor), in_keys=["observation"], out_keys=["action"])
+        options = dict(frames_per_batch=self.steps_per_collect, total_frames=-1, init_random_frames=random_frames)
+        if self.workers <= 1:
             self.collector = Collector(env_fn, policy, **options)
         else:
-            self.collector = MultiSyncCollector([env_fn] * workers, policy, **options)
-        self.collector.set_seed(derive_seed(seed, rank))
-        self.steps_per_collect = steps_per_collect
-        self.multiprocess = workers > 1
+            self.collector = MultiSyncCollector([env_fn] * self.workers, policy, **options)
+        self.collector.set_seed(derive_seed(self.seed, self.rank))
         self._batches = iter(self.collector)
 
     def collect(self, steps: int, actor: TanhGaussianActor | None) -> tuple[TensorDict, list[Episode]]:
+        """``actor=None`` asks for warm-up: random actions for the frames of ``warmup_steps`` not yet collected."""
         if steps != self.steps_per_collect:
             raise ValueError(f"the TorchRL collector yields {self.steps_per_collect} steps per batch, asked for {steps}")
-        if self.multiprocess:
-            self.collector.update_policy_weights_()
+        if self.collector is None:
+            self._start(max(self.warmup_steps - self.frames, 0) if actor is None else 0)
+        if actor is not None:
+            with torch.no_grad():
+                for mine, live in zip(self.policy_actor.state_dict().values(), actor.state_dict().values()):
+                    mine.copy_(live)
+            if self.workers > 1:
+                self.collector.update_policy_weights_()
         batch = next(self._batches).reshape(-1)
+        self.frames += batch.shape[0]
         nxt = batch["next"]
         done = nxt["done"].squeeze(-1)
         transitions = TensorDict(
@@ -197,13 +217,14 @@ class TorchRLRunner:
         return transitions, list(zip(returns, lengths))
 
     def state_dict(self) -> dict:
-        return {}
+        return {"frames": self.frames}
 
     def load_state_dict(self, state: dict) -> None:
-        pass
+        self.frames = int(state.get("frames", 0))
 
     def close(self) -> None:
-        self.collector.shutdown()
+        if self.collector is not None:
+            self.collector.shutdown()
 
 
 def make_runner(
