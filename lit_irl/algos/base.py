@@ -310,6 +310,8 @@ class OnlineRLModule(LightningModule):
                 "torch": torch.get_rng_state(),
                 "numpy": np.random.get_state(),
                 "python": random.getstate(),
+                # update noise on a GPU comes from the CUDA generators
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None,
             },
             "runner": self.runner.state_dict(),
             "replay": self.replay.state_dict(),
@@ -386,6 +388,9 @@ class OnlineRLModule(LightningModule):
             torch.set_rng_state(self._pending_rng["torch"])
             np.random.set_state(self._pending_rng["numpy"])
             random.setstate(self._pending_rng["python"])
+            cuda_states = self._pending_rng.get("cuda")
+            if cuda_states is not None and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(cuda_states)
             self._pending_rng = None
         self._meter = (time.perf_counter(), int(self.env_steps), self.updates)
         # Lightning runs at least one batch after a resume; a finished run must not grow by one.
