@@ -93,6 +93,9 @@ def test_d4rl_v1_without_next_observations(tmp_path: Path):
     raw = h5py.File(path, "r")["observations"][()]
     assert len(data) == 1998  # the timeout row (1700) and the last row have no known successor
     np.testing.assert_array_equal(data.next_observations[5], raw[6])
+    # row 99 ends an episode by a fall: row 100 is the next episode's reset, not its successor
+    assert data.terminals[99] and not data.terminals[100]
+    np.testing.assert_array_equal(data.next_observations[99], raw[99])
     assert data.timeouts[1699] and data.episode_bounds()[-1] == (701, 1700)
 
 

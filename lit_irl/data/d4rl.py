@@ -211,8 +211,12 @@ def load_dataset(
             raise _fail(path, f"next_observations have shape {next_observations.shape}, observations {observations.shape}")
     else:
         # D4RL v0/v1 (as d4rl.qlearning_dataset): the next observation is the next row's; a timeout
-        # row has no known successor and is dropped, its predecessor then ends the episode.
+        # row has no known successor and is dropped, its predecessor then ends the episode. The row
+        # after a terminal is the next episode's reset, not the successor (the state after the fall
+        # was never recorded): a terminal row keeps its own observation as next, like the file's
+        # last row, rather than a state from another episode.
         next_observations = np.concatenate([observations[1:], observations[-1:]])
+        next_observations[terminals] = observations[terminals]
         keep = ~timeouts
         keep[-1] &= terminals[-1]
         truncated_next = np.r_[timeouts[1:], False]
