@@ -21,6 +21,7 @@ import torch
 
 from lit_irl.checkpoint_io import compact_checkpoint
 from lit_irl.errors import LitIRLError
+from lit_irl.files import atomic_write
 from lit_irl.reporting import logged_scalars, training_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,5 +199,5 @@ def plot_curves(panels: list[tuple[str, dict, float | None, str]], path: Path) -
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=7)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    with atomic_write(path) as tmp:
+        figure.savefig(tmp, dpi=110, format=Path(path).suffix.lstrip(".") or "png")

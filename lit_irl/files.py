@@ -24,3 +24,10 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """``Path.write_text`` through :func:`atomic_write` (results, tables, JSON indexes)."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)

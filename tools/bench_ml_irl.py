@@ -39,6 +39,7 @@ from lit_irl.benchmark import (
     plot_curves,
     summary_cells,
 )
+from lit_irl.files import write_text_atomic
 
 ENV_IDS = {"inverted_pendulum": "InvertedPendulum-v5", "pendulum": "Pendulum-v1", "hopper": "Hopper-v5",
            "halfcheetah": "HalfCheetah-v5", "walker2d": "Walker2d-v5", "ant": "Ant-v5", "humanoid": "Humanoid-v5"}
@@ -77,8 +78,8 @@ def write_outputs(rows: list[dict], tag: str) -> None:
         SUMMARY_LEGEND.format(reference="zoo expert"), "",
         *markdown_table(header, cells),
     ]
-    (RESULTS / f"ml_irl_{tag}.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / f"ml_irl_{tag}.json").write_text(json.dumps(rows, indent=1))
+    write_text_atomic(RESULTS / f"ml_irl_{tag}.md", "\n".join(lines) + "\n")
+    write_text_atomic(RESULTS / f"ml_irl_{tag}.json", json.dumps(rows, indent=1))
     panels = [(f"ML-IRL {r['variant']}: {r['env']}", r["curves"], r["reference"], "zoo expert") for r in rows]
     plot_curves(panels, RESULTS / f"ml_irl_{tag}.png")
     print("\n".join(lines))

@@ -40,6 +40,7 @@ from lit_irl.benchmark import (
     plot_curves,
     summary_cells,
 )
+from lit_irl.files import write_text_atomic
 
 DEMONSTRATIONS = ROOT / "zoo" / "CustomAnt-v0" / "expert_demos.hdf5"
 STAGES = {
@@ -106,8 +107,8 @@ def report(seeds: list[int]) -> None:
         *markdown_table(header, rows),
     ]
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "transfer_ant.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "transfer_ant.json").write_text(json.dumps(summaries, indent=1))
+    write_text_atomic(RESULTS / "transfer_ant.md", "\n".join(lines) + "\n")
+    write_text_atomic(RESULTS / "transfer_ant.json", json.dumps(summaries, indent=1))
     panels = [(DESCRIPTIONS[stage].split(":")[0], summary["curves"], summary["reference"], "CustomAnt expert" if stage == "custom_ant_irl" else "ground-truth SAC")
               for stage, summary in summaries.items()]
     plot_curves(panels, RESULTS / "transfer_ant.png")

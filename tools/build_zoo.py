@@ -30,6 +30,7 @@ from lit_irl.data.cli import evaluate_checkpoints, pick_by_fraction, training_ch
 from lit_irl.data.d4rl import save_dataset
 from lit_irl.data.rollout import export_policy, load_policy, rollout
 from lit_irl.data.scores import REFERENCE_FILE
+from lit_irl.files import write_text_atomic
 from lit_irl.reporting import training_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +74,7 @@ def write_readme(entries: dict) -> None:
         "lit-irl-data preferences --checkpoints zoo/Hopper-v5/checkpoints/*.pt --out data/hopper-preferences.hdf5",
         "```",
     ]
-    (ZOO / "README.md").write_text("\n".join(lines) + "\n")
+    write_text_atomic(ZOO / "README.md", "\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -129,7 +130,7 @@ def main() -> None:
     references[env_id]["expert"] = round(float(expert_returns.mean()), 3)
     references[env_id]["expert_std"] = round(float(expert_returns.std()), 3)
     references[env_id]["expert_policy"] = f"zoo/{env_id}/expert.pt"
-    REFERENCE_FILE.write_text(json.dumps(references, indent=1) + "\n")
+    write_text_atomic(REFERENCE_FILE, json.dumps(references, indent=1) + "\n")
 
     zoo_file = ZOO / "zoo.json"
     entries = json.loads(zoo_file.read_text()) if zoo_file.exists() else {}
@@ -164,7 +165,7 @@ def main() -> None:
             "python " + " ".join(shlex.quote(a) for a in ["tools/build_zoo.py", *build_args]),
         ],
     }
-    zoo_file.write_text(json.dumps(entries, indent=1) + "\n")
+    write_text_atomic(zoo_file, json.dumps(entries, indent=1) + "\n")
     write_readme(entries)
     print(f"{env_id}: expert {expert_returns.mean():.1f} ± {expert_returns.std():.1f} ({expert.env_steps:,} steps), "
           f"medium {medium_returns.mean():.1f} ({medium.env_steps:,} steps), demos {np.round(demos.episode_returns(), 1)}")
