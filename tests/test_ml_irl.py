@@ -122,6 +122,8 @@ def test_bad_inputs(tmp_path: Path, short_demos: str):
         MLIRL(pendulum, str(tmp_path / "nope.hdf5"), sac=SMALL)
     with pytest.raises(LitIRLError, match="absorbing"):
         MLIRL(EnvConfig("InvertedPendulum-v5", termination="absorbing"), short_demos, sac=SMALL)
+    with pytest.raises(LitIRLError, match="agent_past_termination does nothing under termination fixed_horizon"):
+        MLIRL(pendulum, short_demos, sac=SMALL, agent_past_termination=True)
     with pytest.raises(LitIRLError, match="multiple of env_steps_per_batch"):
         MLIRL(pendulum, short_demos, sac=SMALL, env_steps_per_iteration=120, env_steps_per_batch=50)
     with pytest.raises(LitIRLError, match="reward inputs"):

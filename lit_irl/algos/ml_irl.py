@@ -46,7 +46,8 @@ class MLIRL(OnlineRLModule):
             the expert's. ``False``: shorter trajectories are masked. Always on under ``fixed_horizon``.
         agent_past_termination: the reward step's agent rollouts keep stepping the env after a fall
             until T, so the reward sees the states a fallen policy actually reaches rather than its
-            terminal state repeated (the official code's rollouts under gym's old API).
+            terminal state repeated (the official code's rollouts under gym's old API). Only with
+            ``plain`` termination.
         demonstrations: expert file (``lit-irl-data demos``, D4RL format).
         demonstrations_from_other_env: data transfer: the demonstrations were recorded in another
             env with the same spaces (e.g. CustomAnt-v0 demonstrations, learning in DisabledAnt-v0).
@@ -88,6 +89,12 @@ class MLIRL(OnlineRLModule):
     ) -> None:
         if env.termination == "absorbing":
             raise LitIRLError("MLIRL supports termination plain (default) or fixed_horizon; absorbing states are for DAC-style methods")
+        if agent_past_termination and env.termination == "fixed_horizon":
+            raise LitIRLError(
+                "agent_past_termination does nothing under termination fixed_horizon (the env already runs every "
+                "episode to T, holding the fallen state); use one of them: plain termination with "
+                "agent_past_termination: true (the official code's rollouts), or fixed_horizon alone"
+            )
         env = dataclasses.replace(env, hide_reward=True)
         super().__init__(
             env, total_env_steps, warmup_steps, env_steps_per_batch, buffer_size, collector, collector_workers, eval_episodes, log_every_env_steps, seed
