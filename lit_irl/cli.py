@@ -20,6 +20,7 @@ from argparse import ArgumentError
 from pathlib import Path
 from typing import Any
 
+import yaml
 from jsonargparse import Namespace
 from lightning import LightningModule
 from lightning.pytorch.callbacks import ProgressBar
@@ -71,9 +72,21 @@ class LitIRLCLI(LightningCLI):
             candidates = sorted(run_root.glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
             if not candidates:
                 raise LitIRLError(f"--ckpt_path last: no {run_root}/*/checkpoints/last.ckpt; start without --ckpt_path or give a checkpoint path")
-            config.ckpt_path = str(candidates[-1])
+            # Runs of one algorithm and env share run_root whatever their settings (r(s) and r(s,a),
+            # two learning rates): continue the newest run trained with this model config.
+            ours = _model_settings(yaml.safe_load(self._parser(self.subcommand).dump(config, skip_none=False, skip_validation=True)))
+            differences = {c: _differences(ours, _trained_with(c)) for c in candidates}
+            matching = [c for c in candidates if not differences[c]]
+            if not matching:
+                newest = candidates[-1]
+                raise LitIRLError(
+                    f"--ckpt_path last: the runs in {run_root} were trained with other model settings (the newest, "
+                    f"{newest.parent.parent.name}, differs in {', '.join(differences[newest][:5])}); start without "
+                    "--ckpt_path, or give a checkpoint path to continue that run under this config"
+                )
+            config.ckpt_path = str(matching[-1])
             # Continue in the same run folder: same TensorBoard curves, same checkpoint folder.
-            logger.init_args.version = candidates[-1].parent.parent.name
+            logger.init_args.version = matching[-1].parent.parent.name
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
         plugins = config.get("plugins") or []
@@ -90,6 +103,36 @@ class LitIRLCLI(LightningCLI):
             # devices and a DDPStrategy from a config all get it; an explicit False is kept.
             trainer.strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
         return trainer
+
+
+# Model settings that may change when a run is continued or evaluated: they do not define what it learns.
+CONTINUATION_SETTINGS = ("total_env_steps", "eval_episodes", "log_every_env_steps")
+
+
+def _model_settings(config: dict[str, Any] | None) -> dict[str, Any]:
+    model = dict((config or {}).get("model") or {})
+    init_args = {k: v for k, v in (model.get("init_args") or {}).items() if k not in CONTINUATION_SETTINGS}
+    return {"class_path": model.get("class_path"), **init_args}
+
+
+def _trained_with(checkpoint: Path) -> dict[str, Any] | None:
+    """The model settings in the run folder's config.yaml; None where the run kept none."""
+    saved = checkpoint.parent.parent / "config.yaml"
+    return _model_settings(yaml.safe_load(saved.read_text())) if saved.is_file() else None
+
+
+def _differences(ours: dict[str, Any], theirs: dict[str, Any] | None, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ (nothing known about a run without config.yaml: no difference)."""
+    if theirs is None:
+        return []
+    found = []
+    for key in sorted(set(ours) | set(theirs)):
+        a, b = ours.get(key), theirs.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.append(f"{prefix}{key}")
+    return found
 
 
 def _chain(error: BaseException | None) -> list[BaseException]:

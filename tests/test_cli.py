@@ -211,6 +211,15 @@ def test_bad_checkpoints(run_dir: Path, tmp_path: Path):
     assert "is an exported policy" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--ckpt_path", str(exported), check=False))
 
 
+def test_ckpt_path_last_continues_only_a_run_of_the_same_config(run_dir: Path):
+    run_cli("fit", *tiny_sac_args(run_dir, total=200, warmup=100))
+    other = _error(run_cli("fit", *tiny_sac_args(run_dir, total=400, warmup=100), "--model.init_args.sac.actor_lr", "1e-4", "--ckpt_path", "last", check=False))
+    assert "trained with other model settings" in other and "version_0, differs in sac.actor_lr" in other
+    run_cli("fit", *tiny_sac_args(run_dir, total=400, warmup=100), "--ckpt_path", "last")  # a longer budget continues it
+    assert [p.name for p in run_dir.glob("*/*")] == ["version_0"]
+    assert int(_state(_run_folder(run_dir) / "checkpoints" / "last.ckpt")["state_dict"]["env_steps"]) == 400
+
+
 def test_sac_refuses_a_hidden_reward(run_dir: Path):
     assert "hide_reward" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.env.hide_reward", "true", check=False))
 
