@@ -6,6 +6,7 @@ from typing import Any
 
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lit_irl.errors import check_positive
@@ -81,9 +82,14 @@ class EnvStepCheckpoint(ModelCheckpoint):
     def on_exception(self, trainer: Trainer, module: LightningModule, exception: BaseException) -> None:
         # Lightning raises SIGTERMException only between batches (a preempted or `kill`ed job), so the
         # state is a batch boundary and last.ckpt written here resumes exactly. Other exceptions can
-        # stop a batch half-way (Ctrl+C inside an update): nothing is saved, the previous last.ckpt stands.
-        if isinstance(exception, SIGTERMException):
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        # stop a batch half-way (Ctrl+C inside an update): nothing is saved, the previous last.ckpt
+        # stands. Not during test/validate (nothing trained), and not under DDP: the save gathers
+        # every rank's collection state, and ranks may meet the signal at different points of a
+        # batch's end, so the collectives could mismatch; the last periodic checkpoint stands there.
+        if not isinstance(exception, SIGTERMException) or trainer.state.fn != TrainerFn.FITTING or trainer.world_size > 1:
+            return
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        exception.lit_irl_saved = self.last_model_path  # for the CLI's message
 
 
 class EnvStepProgressBar(TQDMProgressBar):

@@ -187,8 +187,12 @@ def main(args: list[str] | None = None) -> None:
             args=args,
             parser_kwargs={"exit_on_error": False, "description": "lit_irl: inverse RL and imitation on PyTorch Lightning. Pick an algorithm with --model or a config from configs/."},
         )
-    except SIGTERMException:
-        print("lit-irl: stopped by SIGTERM after the batch under way; last.ckpt holds it, continue with --ckpt_path last", file=sys.stderr)
+    except SIGTERMException as stopped:
+        saved = getattr(stopped, "lit_irl_saved", None)
+        if saved:
+            print(f"lit-irl: stopped by SIGTERM after the batch under way; {saved} holds it, continue with --ckpt_path last", file=sys.stderr)
+        else:
+            print("lit-irl: stopped by SIGTERM; no checkpoint written now (test/validate, or DDP: the last periodic one stands)", file=sys.stderr)
         sys.exit(128 + signal.SIGTERM)
     except (LitIRLError, ArgumentError, ValueError, TypeError) as error:
         if not isinstance(error, (LitIRLError, ArgumentError)) and not _is_config_error(error):

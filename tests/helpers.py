@@ -32,6 +32,9 @@ class TerminateAt(Callback):
         if int(module.env_steps) >= self.env_steps and not trainer.received_sigterm:
             os.kill(os.getpid(), signal.SIGTERM)
 
+    def on_test_batch_start(self, trainer, module, batch, batch_idx, dataloader_idx=0) -> None:
+        self.on_train_batch_start(trainer, module, batch, batch_idx)
+
 
 class SaveRankParameters(Callback):
     """At the end of fit, every rank writes its parameters to ``<directory>/rank<k>.pt``."""

@@ -103,6 +103,17 @@ def test_resume_after_sigkill_or_sigterm_is_bit_identical(run_dir: Path):
     assert int(partial["state_dict"]["env_steps"]) == 500 + steps_per_batch, "saved after the batch under way"
     run_cli("fit", *tiny_sac_args(terminated, total=800), "--ckpt_path", "last")
 
+    # SIGTERM while testing: nothing trained, so nothing is written (no logger: not even a folder)
+    elsewhere = run_dir / "cwd"
+    elsewhere.mkdir()
+    tested = run_cli(
+        "test", *tiny_sac_args(terminated, total=800), "--trainer.logger", "false", "--ckpt_path", str(_run_folder(terminated) / "checkpoints" / "last.ckpt"),
+        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.env_steps", "0",
+        check=False, cwd=elsewhere,
+    )
+    assert tested.returncode == 128 + signal.SIGTERM and "no checkpoint written now" in tested.stderr, tested.stderr[-2000:]
+    assert not any(elsewhere.iterdir())
+
     a = _state(_run_folder(straight) / "checkpoints" / "last.ckpt")
     for resumed in (killed, terminated):
         b = _state(_run_folder(resumed) / "checkpoints" / "last.ckpt")
