@@ -13,6 +13,7 @@ at the second step).
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -112,25 +113,37 @@ CONTINUATION_SETTINGS = ("total_env_steps", "eval_episodes", "log_every_env_step
 def _model_settings(config: dict[str, Any] | None) -> dict[str, Any]:
     model = dict((config or {}).get("model") or {})
     init_args = {k: v for k, v in (model.get("init_args") or {}).items() if k not in CONTINUATION_SETTINGS}
-    return {"class_path": model.get("class_path"), **init_args}
+    # The run folder's name already holds the algorithm; its class path has several spellings
+    # (lit_irl.algos.SAC, lit_irl.algos.sac.SAC).
+    return {"algorithm": str(model.get("class_path", "")).rsplit(".", 1)[-1], **init_args}
 
 
 def _trained_with(checkpoint: Path) -> dict[str, Any] | None:
-    """The model settings in the run folder's config.yaml; None where the run kept none."""
-    saved = checkpoint.parent.parent / "config.yaml"
-    return _model_settings(yaml.safe_load(saved.read_text())) if saved.is_file() else None
+    """The model settings in the run folder's config.yaml; None where the run kept none (or an unreadable one)."""
+    try:
+        saved = yaml.safe_load((checkpoint.parent.parent / "config.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    return _model_settings(saved) if isinstance(saved, dict) and saved.get("model") else None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return os.path.normpath(a) == os.path.normpath(b)  # ./zoo/x.hdf5 and zoo/x.hdf5
+    return a == b
 
 
 def _differences(ours: dict[str, Any], theirs: dict[str, Any] | None, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ (nothing known about a run without config.yaml: no difference)."""
+    """Dotted keys whose values differ. Unknown is no difference: a run without config.yaml, and a
+    key only one side has (a setting added to lit_irl after the run was written)."""
     if theirs is None:
         return []
     found = []
-    for key in sorted(set(ours) | set(theirs)):
-        a, b = ours.get(key), theirs.get(key)
+    for key in sorted(set(ours) & set(theirs)):
+        a, b = ours[key], theirs[key]
         if isinstance(a, dict) and isinstance(b, dict):
             found += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
+        elif not _same(a, b):
             found.append(f"{prefix}{key}")
     return found
 

@@ -226,9 +226,25 @@ def test_ckpt_path_last_continues_only_a_run_of_the_same_config(run_dir: Path):
     run_cli("fit", *tiny_sac_args(run_dir, total=200, warmup=100))
     other = _error(run_cli("fit", *tiny_sac_args(run_dir, total=400, warmup=100), "--model.init_args.sac.actor_lr", "1e-4", "--ckpt_path", "last", check=False))
     assert "trained with other model settings" in other and "version_0, differs in sac.actor_lr" in other
+    saved = _run_folder(run_dir) / "config.yaml"  # as if written by an older lit_irl, without a setting added since
+    older = saved.read_text().replace("  collector_workers:", "  # collector_workers:")
+    assert older != saved.read_text()
+    saved.write_text(older)
     run_cli("fit", *tiny_sac_args(run_dir, total=400, warmup=100), "--ckpt_path", "last")  # a longer budget continues it
     assert [p.name for p in run_dir.glob("*/*")] == ["version_0"]
     assert int(_state(_run_folder(run_dir) / "checkpoints" / "last.ckpt")["state_dict"]["env_steps"]) == 400
+
+
+def test_model_settings_compare_meaning_not_spelling():
+    from lit_irl.cli import _differences, _model_settings
+
+    def settings(class_path: str, **init_args) -> dict:
+        return _model_settings({"model": {"class_path": class_path, "init_args": init_args}})
+
+    ours = settings("lit_irl.algos.MLIRL", demonstrations="zoo/Hopper-v5/expert_demos.hdf5", reward={"lr": 1e-4}, total_env_steps=10)
+    assert _differences(ours, settings("lit_irl.algos.ml_irl.MLIRL", demonstrations="./zoo/Hopper-v5/expert_demos.hdf5", reward={"lr": 0.0001})) == []
+    assert _differences(ours, settings("lit_irl.algos.MLIRL", demonstrations="zoo/Hopper-v5/expert_demos.hdf5", reward={"lr": 1e-3})) == ["reward.lr"]
+    assert _differences(ours, None) == []
 
 
 def test_sac_refuses_a_hidden_reward(run_dir: Path):
