@@ -274,8 +274,12 @@ def test_resume_from_a_compact_checkpoint_refills_the_buffer(run_dir: Path, tmp_
 @pytest.mark.parametrize("collector", ["torchrl", "torchrl_multi"])
 def test_fit_with_torchrl_collectors(run_dir: Path, collector: str):
     run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100), "--model.init_args.collector", collector)
-    state = _state(_run_folder(run_dir) / "checkpoints" / "last.ckpt")
+    ckpt = _run_folder(run_dir) / "checkpoints" / "last.ckpt"
+    state = _state(ckpt)
     assert int(state["state_dict"]["env_steps"]) == 300 and int(state["state_dict"]["policy.updates"]) > 0
+    # continued with the default collector: the other runner's state is skipped with a warning, not a traceback
+    resumed = run_cli("fit", *tiny_sac_args(run_dir / "fast", total=400, warmup=100), "--ckpt_path", str(ckpt))
+    assert "collected with the torchrl collector, this run uses fast" in resumed.stderr
 
 
 @pytest.mark.parametrize("config", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").rglob("*.yaml")))

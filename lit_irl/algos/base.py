@@ -327,6 +327,11 @@ class OnlineRLModule(LightningModule):
         where = f"checkpoint {self._trainer.ckpt_path}" if self._trainer is not None and self._trainer.ckpt_path else "the checkpoint"
         if found is None:
             raise LitIRLError(f"{where} was not written by lit_irl (no 'lit_irl' entry); pass a checkpoint from `lit-irl fit`")
+        if found.get("format") != CHECKPOINT_FORMAT:
+            raise LitIRLError(
+                f"{where} has checkpoint format {found.get('format')}, this lit_irl reads format {CHECKPOINT_FORMAT}; "
+                "resume it with the lit_irl version that wrote it"
+            )
         if found["algo"] != ours["algo"]:
             raise LitIRLError(
                 f"{where} was written by {found['algo']}, this run is {ours['algo']}; "
@@ -339,11 +344,6 @@ class OnlineRLModule(LightningModule):
                     f"{found.get('termination')}), this run is for {ours['env_id']} (obs {ours['obs_dim']}, act "
                     f"{ours['act_dim']}, termination {ours['termination']}); use a checkpoint of the same env and config"
                 )
-        if found.get("format") != CHECKPOINT_FORMAT:
-            raise LitIRLError(
-                f"{where} has checkpoint format {found.get('format')}, this lit_irl reads format {CHECKPOINT_FORMAT}; "
-                "resume it with the lit_irl version that wrote it"
-            )
         ours_shapes = {k: tuple(v.shape) for k, v in self.state_dict().items()}
         theirs = set(checkpoint.get("state_dict", {}))
         missing, unexpected = sorted(set(ours_shapes) - theirs), sorted(theirs - set(ours_shapes))
@@ -376,7 +376,14 @@ class OnlineRLModule(LightningModule):
             )
             return
         state = states[rank]
-        self.runner.load_state_dict(state["runner"])
+        saved_kind = state["runner"].get("kind", "fast" if "seed" in state["runner"] else "torchrl")  # older files: by their keys
+        if saved_kind == self.runner.kind:
+            self.runner.load_state_dict(state["runner"])
+        else:
+            warnings.warn(
+                f"checkpoint was collected with the {saved_kind} collector, this run uses {self.runner.kind}: replay buffer "
+                "and random streams resume, episodes restart"
+            )
         self.replay.load_state_dict(state["replay"])
         self.recent_episode_returns.extend(state["recent_episode_returns"])
         self.last_eval_return = state["last_eval_return"]

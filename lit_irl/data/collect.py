@@ -42,6 +42,8 @@ def derive_seed(*parts: int) -> int:
 class EnvRunner:
     """Steps one gymnasium env; keeps the unfinished episode across :meth:`collect` calls."""
 
+    kind = "fast"  # which runner wrote a saved state
+
     def __init__(self, env_config: EnvConfig, seed: int, rank: int = 0) -> None:
         self.env = make_env(env_config)
         self.seed, self.rank = seed, rank
@@ -112,6 +114,7 @@ class EnvRunner:
 
     def state_dict(self) -> dict:
         return {
+            "kind": self.kind,
             "seed": self.seed,
             "rank": self.rank,
             "generator": self.generator.get_state(),
@@ -162,6 +165,8 @@ class TorchRLRunner:
     run is past ``warmup_steps`` (as the fast runner, it then refills with the current policy).
     """
 
+    kind = "torchrl"
+
     def __init__(
         self, env_config: EnvConfig, seed: int, rank: int, actor: TanhGaussianActor, steps_per_collect: int, warmup_steps: int, workers: int = 1
     ) -> None:
@@ -182,7 +187,8 @@ class TorchRLRunner:
             self.collector = Collector(env_fn, policy, **options)
         else:
             self.collector = MultiSyncCollector([env_fn] * self.workers, policy, **options)
-        self.collector.set_seed(derive_seed(self.seed, self.rank))
+        # A resumed run (frames > 0) does not replay the first run's episode seeds.
+        self.collector.set_seed(derive_seed(self.seed, self.rank, self.frames))
         self._batches = iter(self.collector)
 
     def collect(self, steps: int, actor: TanhGaussianActor | None) -> tuple[TensorDict, list[Episode]]:
@@ -192,9 +198,7 @@ class TorchRLRunner:
         if self.collector is None:
             self._start(max(self.warmup_steps - self.frames, 0) if actor is None else 0)
         if actor is not None:
-            with torch.no_grad():
-                for mine, live in zip(self.policy_actor.state_dict().values(), actor.state_dict().values()):
-                    mine.copy_(live)
+            self.policy_actor.load_state_dict(actor.state_dict())  # copies in place, from any device
             if self.workers > 1:
                 self.collector.update_policy_weights_()
         batch = next(self._batches).reshape(-1)
@@ -217,7 +221,7 @@ class TorchRLRunner:
         return transitions, list(zip(returns, lengths))
 
     def state_dict(self) -> dict:
-        return {"frames": self.frames}
+        return {"kind": self.kind, "frames": self.frames}
 
     def load_state_dict(self, state: dict) -> None:
         self.frames = int(state.get("frames", 0))
