@@ -123,6 +123,15 @@ def test_torchrl_collector_acts_with_the_current_weights_and_skips_warmup_after_
         assert _ends(resumed.collect(40, actor)[0]["action"], high) == (False, True), "no second warm-up after a resume"
     finally:
         resumed.close()
+    # Resumed mid-warm-up from a checkpoint without this runner's state (another collector wrote it):
+    # random only for the run's warm-up steps left, not for a full warmup_steps of its own.
+    midway = TorchRLRunner(config, seed=0, rank=0, actor=actor, steps_per_collect=40, warmup_steps=80, workers=workers)
+    midway.resume_at(40)
+    try:
+        assert _ends(midway.collect(40, None)[0]["action"], high) == (False, False), "the rest of the warm-up is random"
+        assert _ends(midway.collect(40, actor)[0]["action"], high) == (False, True), "then the actor acts"
+    finally:
+        midway.close()
 
 
 def test_replay_checkpoint_holds_only_the_filled_rows():

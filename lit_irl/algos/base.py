@@ -27,7 +27,7 @@ from lightning import LightningModule
 from torch.utils.data import DataLoader, IterableDataset
 
 from lit_irl.data import TransitionReplay, make_runner
-from lit_irl.data.collect import CollectorKind, derive_seed
+from lit_irl.data.collect import CollectorKind, TorchRLRunner, derive_seed
 from lit_irl.envs import EnvConfig, make_env, probe_env
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.evaluation import eval_seed, evaluate, run_episode
@@ -382,7 +382,7 @@ class OnlineRLModule(LightningModule):
         else:
             warnings.warn(
                 f"checkpoint was collected with the {saved_kind} collector, this run uses {self.runner.kind}: replay buffer "
-                "and random streams resume, episodes restart"
+                "and the learner's random streams resume; the collector's random stream and episodes restart"
             )
         self.replay.load_state_dict(state["replay"])
         self.recent_episode_returns.extend(state["recent_episode_returns"])
@@ -399,6 +399,9 @@ class OnlineRLModule(LightningModule):
             if cuda_states is not None and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
                 torch.cuda.set_rng_state_all(cuda_states)
             self._pending_rng = None
+        if isinstance(self.runner, TorchRLRunner):
+            # Also when the checkpoint's runner state was skipped (other collector, other world size).
+            self.runner.resume_at(int(self.env_steps) // self.world_size)
         self._meter = (time.perf_counter(), int(self.env_steps), self.updates)
         # Lightning runs at least one batch after a resume; a finished run must not grow by one.
         self.stop_when_done()

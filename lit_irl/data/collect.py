@@ -161,8 +161,10 @@ class TorchRLRunner:
 
     The collector acts with a CPU copy of the actor whose weights are refreshed before every batch
     (environments live on the CPU; the learner's actor may be on a GPU). It is built at the first
-    :meth:`collect`, once it is known how many random warm-up frames are left: none when a resumed
-    run is past ``warmup_steps`` (as the fast runner, it then refills with the current policy).
+    :meth:`collect`, once it is known how many random warm-up frames are left: ``warmup_steps``
+    minus ``frames``. ``frames`` counts this rank's env steps over the whole run; after a resume the
+    module sets it from its own env-step counter (:meth:`resume_at`), whatever runner wrote the
+    checkpoint, so a run resumed mid-warm-up stops acting at random when the module does.
     """
 
     kind = "torchrl"
@@ -173,8 +175,12 @@ class TorchRLRunner:
         self.env_config, self.seed, self.rank = env_config, seed, rank
         self.policy_actor = copy.deepcopy(actor).cpu().eval().requires_grad_(False)
         self.steps_per_collect, self.warmup_steps, self.workers = steps_per_collect, warmup_steps, workers
-        self.frames = 0  # collected by this runner, over resumes
+        self.frames = 0
         self.collector = None
+
+    def resume_at(self, frames: int) -> None:
+        """Continue a run whose rank has collected ``frames`` env steps (before the first :meth:`collect`)."""
+        self.frames = frames
 
     def _start(self, random_frames: int) -> None:
         from tensordict.nn import TensorDictModule
