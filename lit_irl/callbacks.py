@@ -89,7 +89,10 @@ class EnvStepCheckpoint(ModelCheckpoint):
         if not isinstance(exception, SIGTERMException) or trainer.state.fn != TrainerFn.FITTING or trainer.world_size > 1:
             return
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
-        exception.lit_irl_saved = self.last_model_path  # for the CLI's message
+        # For the CLI's message. Lightning raises it whenever the loop is not done, even after the batch
+        # that reached total_env_steps: that run is finished, not stopped.
+        exception.lit_irl_saved = self.last_model_path
+        exception.lit_irl_finished = int(module.env_steps) >= module.total_env_steps
 
 
 class EnvStepProgressBar(TQDMProgressBar):

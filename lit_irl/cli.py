@@ -202,8 +202,11 @@ def main(args: list[str] | None = None) -> None:
         )
     except SIGTERMException as stopped:
         saved = getattr(stopped, "lit_irl_saved", None)
+        if saved and getattr(stopped, "lit_irl_finished", False):
+            print(f"lit-irl: SIGTERM came after the last batch: training finished, {saved} holds it", file=sys.stderr)
+            sys.exit(0)
         if saved:
-            print(f"lit-irl: stopped by SIGTERM after the batch under way; {saved} holds it, continue with --ckpt_path last", file=sys.stderr)
+            print(f"lit-irl: stopped by SIGTERM after the batch under way; {saved} holds it, continue with --ckpt_path {saved}", file=sys.stderr)
         else:
             print("lit-irl: stopped by SIGTERM; no checkpoint written now (test/validate, or DDP: the last periodic one stands)", file=sys.stderr)
         sys.exit(128 + signal.SIGTERM)

@@ -97,11 +97,19 @@ def test_resume_after_sigkill_or_sigterm_is_bit_identical(run_dir: Path):
         check=False,
     )
     assert preempted.returncode == 128 + signal.SIGTERM, preempted.stderr[-2000:]
-    assert "stopped by SIGTERM" in preempted.stderr and "Traceback" not in preempted.stderr
+    last = _run_folder(terminated) / "checkpoints" / "last.ckpt"
+    assert f"stopped by SIGTERM after the batch under way; {last} holds it, continue with --ckpt_path {last}" in preempted.stderr
+    assert "Traceback" not in preempted.stderr
     steps_per_batch = 10  # the pendulum config's env_steps_per_batch
-    partial = _state(_run_folder(terminated) / "checkpoints" / "last.ckpt")
+    partial = _state(last)
     assert int(partial["state_dict"]["env_steps"]) == 500 + steps_per_batch, "saved after the batch under way"
-    run_cli("fit", *tiny_sac_args(terminated, total=800), "--ckpt_path", "last")
+    # resumed, and sent SIGTERM again during its last batch: that run is finished, not stopped
+    finished = run_cli(
+        "fit", *tiny_sac_args(terminated, total=800), "--ckpt_path", "last",
+        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.env_steps", str(800 - steps_per_batch),
+        check=False,
+    )
+    assert finished.returncode == 0 and "training finished" in finished.stderr, finished.stderr[-2000:]
 
     # SIGTERM while testing: nothing trained, so nothing is written (no logger: not even a folder)
     elsewhere = run_dir / "cwd"
