@@ -184,8 +184,14 @@ class RunFolderConfig(SaveConfigCallback):
         if trainer.logger is None:
             return
         stage = getattr(stage, "value", stage)  # Lightning passes a TrainerFn
-        self.config_filename = "config.yaml" if stage == "fit" else f"{stage}_config.yaml"
+        filename = "config.yaml" if stage == "fit" else f"{stage}_config.yaml"
+        # Written beside and renamed: `--ckpt_path last` picks runs by their config.yaml, and a
+        # truncated one would still parse, with settings missing.
+        self.config_filename = f".{filename}.tmp"
         super().setup(trainer, pl_module, stage)
+        written = Path(trainer.log_dir) / self.config_filename
+        if trainer.is_global_zero and written.exists():
+            os.replace(written, written.with_name(filename))
 
 
 def main(args: list[str] | None = None) -> None:

@@ -74,6 +74,7 @@ def test_fit_then_test_and_tensorboard_tags(run_dir: Path):
     run_cli("test", *tiny_sac_args(run_dir), "--model.init_args.eval_episodes", "3", "--ckpt_path", "last")
     assert (folder / "config.yaml").read_text() == trained_with, "testing a run keeps the config it was trained with"
     assert "eval_episodes: 3" in (folder / "test_config.yaml").read_text()
+    assert not list(folder.glob(".*.tmp")), "configs are written beside and renamed"
 
 
 def test_resume_after_sigkill_or_sigterm_is_bit_identical(run_dir: Path):
