@@ -102,11 +102,18 @@ class BenchmarkRun:
             shutil.copy2(events, self.carried / events.name)
         print(f"{self.carried}: env steps {steps:,}")
 
+    @property
+    def events_folder(self) -> Path:
+        """Its own run folder, else the events carried from an earlier session (a fresh checkout
+        holds only those), so that reports can be made again from what is committed."""
+        own = self.folder / "run"
+        return own if any(own.glob("events.out.tfevents.*")) else self.carried
+
     def scalars(self, tag: str) -> list[tuple[int, float]]:
-        return logged_scalars(self.folder / "run", tag)
+        return logged_scalars(self.events_folder, tag)
 
     def wall_seconds(self) -> float:
-        return training_seconds(self.folder / "run")
+        return training_seconds(self.events_folder)
 
 
 def eval_summary(runs: list[BenchmarkRun], reference: float | None) -> dict:

@@ -27,6 +27,7 @@ def test_benchmark_run_is_carried_to_a_new_machine_and_continued(tmp_path: Path,
     run.carry()
     shutil.rmtree(run.folder)  # a new machine: only the committed carry is there
     assert run.latest_checkpoint == run.carried / "last.ckpt" and run.finished()
+    assert run.scalars("eval/return_mean") == first, "a report is made again from the carried events alone"
 
     assert run.train(total_env_steps=800) == 0, (run.folder / "train.log").read_text()[-3000:]
     assert not (run.carried / "last.ckpt").samefile(run.latest_checkpoint), "the continued run writes its own checkpoint"

@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--total-env-steps", type=int, help="override the configs' budget (1M)")
     parser.add_argument("--parallel", type=int, default=2)
-    parser.add_argument("--report-only", action="store_true", help="do not train, only summarize what the runs hold")
+    parser.add_argument("--report-only", action="store_true", help="do not train, only summarize what the runs (else their carried events) hold")
     parser.add_argument("--carry", action="store_true", help="do not train: pack the runs for the next session into results/carry/ (commit it)")
     args = parser.parse_args()
     if args.carry:
