@@ -64,9 +64,12 @@ class BenchmarkRun:
         if not self.latest_checkpoint.exists():
             return False
         state = torch.load(self.latest_checkpoint, map_location="cpu", weights_only=False, mmap=True)
-        return int(state["state_dict"]["env_steps"]) >= int(state["hyper_parameters"]["total_env_steps"])
+        hparams, unit = state["hyper_parameters"], state.get("lit_irl", {}).get("progress_unit", "env_steps")
+        total = hparams["training"]["total_steps"] if "training" in hparams else hparams["total_env_steps"]  # older runs: the latter
+        total = total.total_steps if hasattr(total, "total_steps") else total
+        return int(state["state_dict"][unit]) >= int(total)
 
-    def train(self, total_env_steps: int | None = None) -> int:
+    def train(self, total_steps: int | None = None) -> int:
         """Run (or continue) it in a subprocess with ``OMP_NUM_THREADS=1``; returns the exit code.
         Its output goes to ``<folder>/train.log``."""
         resume_from = self.latest_checkpoint
@@ -82,8 +85,8 @@ class BenchmarkRun:
             "--trainer.logger.init_args.name", self.folder.name,
             "--trainer.logger.init_args.version", "run",
         ]
-        if total_env_steps:
-            command += ["--model.init_args.total_env_steps", str(total_env_steps)]
+        if total_steps:
+            command += ["--model.init_args.training.total_steps", str(total_steps)]
         if resume_from.exists():
             command += ["--ckpt_path", str(resume_from)]
         self.folder.mkdir(parents=True, exist_ok=True)

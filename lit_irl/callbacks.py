@@ -1,7 +1,9 @@
-"""Callbacks scheduled on env steps (the unit of RL), not on Lightning's optimizer-step count."""
+"""Callbacks scheduled on the learner's progress unit (env steps or gradient steps), never on
+Lightning's optimizer-step count."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from lightning import Callback, LightningModule, Trainer
@@ -13,42 +15,42 @@ from lit_irl.errors import check_positive
 
 
 class Evaluation(Callback):
-    """Every ``every_n_env_steps``, run the module's deterministic evaluation and log ``eval/return_*``.
+    """Every ``every_n_steps`` of the learner's progress unit, run its deterministic evaluation on
+    the real env and log ``eval/return_*``.
 
     Evaluation draws no random numbers from the training streams, so it does not change training.
     """
 
-    def __init__(self, every_n_env_steps: int = 10_000, at_end: bool = True) -> None:
-        check_positive(every_n_env_steps=every_n_env_steps)
-        self.every_n_env_steps = every_n_env_steps
+    def __init__(self, every_n_steps: int = 10_000, at_end: bool = True) -> None:
+        check_positive(every_n_steps=every_n_steps)
+        self.every_n_steps = every_n_steps
         self.at_end = at_end
 
     def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
-        if module.batch_crossed(self.every_n_env_steps) or (self.at_end and trainer.should_stop):
+        if module.batch_crossed(self.every_n_steps) or (self.at_end and trainer.should_stop):
             module.run_evaluation()
 
 
-class EnvStepCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint`` that saves every ``every_n_env_steps`` and when training ends.
+class ProgressCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` that saves every ``every_n_steps`` of the learner's progress unit and when
+    training ends.
 
     ``last.ckpt`` is always kept, with everything exact resume needs (``--ckpt_path last``), and
     also written when the job gets SIGTERM (preemption, ``kill``), after the batch under way; with
-    ``keep_all`` every periodic checkpoint is kept too as ``env_steps=<n>.ckpt`` (experts: medium
-    policies and preference data are drawn from them). Kept checkpoints hold networks, optimizers
-    and counters but no collection state (replay buffer, envs, RNG) unless ``kept_with_replay``:
-    with it, disk grows with the square of training length (Ant, 1M steps every 25k: ~17 GB).
-    The D4RL medium-replay data is rows ``[0, n)`` of the final buffer instead
-    (``lit-irl-data offline --kind medium-replay --checkpoint last.ckpt --up-to-env-steps n``).
+    ``keep_all`` every periodic checkpoint is kept too as ``<unit>=<n>.ckpt`` (e.g.
+    ``env_steps=25000.ckpt``; experts: medium policies and preference data are drawn from them).
+    Kept checkpoints hold networks, optimizers and counters but no run state (replay buffer, envs,
+    RNG) unless ``kept_with_replay``: with it, disk grows with the square of training length (Ant,
+    1M steps every 25k: ~17 GB). The D4RL medium-replay data is rows ``[0, n)`` of the final buffer
+    instead (``lit-irl-data offline --kind medium-replay --checkpoint last.ckpt --up-to-env-steps n``).
     """
 
-    def __init__(
-        self, every_n_env_steps: int = 10_000, keep_all: bool = False, kept_with_replay: bool = False, dirpath: str | None = None
-    ) -> None:
-        check_positive(every_n_env_steps=every_n_env_steps)
+    def __init__(self, every_n_steps: int = 10_000, keep_all: bool = False, kept_with_replay: bool = False, dirpath: str | None = None) -> None:
+        check_positive(every_n_steps=every_n_steps)
         self.kept_with_replay = kept_with_replay
         super().__init__(
             dirpath=dirpath,
-            filename="env_steps={env_steps}",
+            filename="env_steps={env_steps}",  # set per learner in setup
             save_last=True,
             save_top_k=-1 if keep_all else 0,
             every_n_train_steps=0,
@@ -56,65 +58,85 @@ class EnvStepCheckpoint(ModelCheckpoint):
             save_on_train_epoch_end=False,
             auto_insert_metric_name=False,
         )
-        self.every_n_env_steps = every_n_env_steps
+        self.every_n_steps = every_n_steps
+
+    def setup(self, trainer: Trainer, module: LightningModule, stage: str) -> None:
+        super().setup(trainer, module, stage)
+        unit = module.progress_unit
+        self.filename = f"{unit}={{{unit}}}"
 
     def _monitor_candidates(self, trainer: Trainer) -> dict[str, Any]:
         candidates = super()._monitor_candidates(trainer)
-        candidates["env_steps"] = int(trainer.lightning_module.env_steps)
+        module = trainer.lightning_module
+        candidates[module.progress_unit] = module.progress
         return candidates
 
     def _save_checkpoint(self, trainer: Trainer, filepath: str) -> None:
         module = trainer.lightning_module
         light = not self.kept_with_replay and filepath != self.last_model_path
-        module.save_collection_state = not light  # every rank runs this, so the gather stays collective
+        module.save_run_state = not light  # every rank runs this, so the gather stays collective
         try:
             super()._save_checkpoint(trainer, filepath)
         finally:
-            module.save_collection_state = True
+            module.save_run_state = True
 
     def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
-        if module.batch_crossed(self.every_n_env_steps) or trainer.should_stop:
+        if module.batch_crossed(self.every_n_steps) or trainer.should_stop:
             candidates = self._monitor_candidates(trainer)
             self._save_topk_checkpoint(trainer, candidates)
             self._save_last_checkpoint(trainer, candidates)
 
-
     def on_exception(self, trainer: Trainer, module: LightningModule, exception: BaseException) -> None:
         # Lightning raises SIGTERMException only between batches (a preempted or `kill`ed job), so the
         # state is a batch boundary and last.ckpt written here resumes exactly. Other exceptions can
-        # stop a batch half-way (Ctrl+C inside an update): nothing is saved, the previous last.ckpt
-        # stands. Not during test/validate (nothing trained), and not under DDP: the save gathers
-        # every rank's collection state, and ranks may meet the signal at different points of a
-        # batch's end, so the collectives could mismatch; the last periodic checkpoint stands there.
+        # stop a batch half-way (Ctrl+C inside an update, the NaN guard): nothing is saved, the
+        # previous last.ckpt stands. Not during test/validate (nothing trained), and not under DDP:
+        # the save gathers every rank's run state, and ranks may meet the signal at different points
+        # of a batch's end, so the collectives could mismatch; the last periodic checkpoint stands there.
         if not isinstance(exception, SIGTERMException) or trainer.state.fn != TrainerFn.FITTING or trainer.world_size > 1:
             return
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
         # For the CLI's message. Lightning raises it whenever the loop is not done, even after the batch
-        # that reached total_env_steps: that run is finished, not stopped.
+        # that reached the budget: that run is finished, not stopped.
         exception.lit_irl_saved = self.last_model_path
-        exception.lit_irl_finished = int(module.env_steps) >= module.total_env_steps
+        exception.lit_irl_finished = module.progress >= module.total_steps
 
 
-class EnvStepProgressBar(TQDMProgressBar):
-    """Progress in env steps (of ``total_env_steps``), with env-steps/s and the last eval return."""
+class ProgressBar(TQDMProgressBar):
+    """Progress in the learner's unit (of ``training.total_steps``), with its rate and the last
+    eval return. When the output is not a terminal (a log file, CI) it prints one plain line per
+    logging period instead of redrawing a bar."""
+
+    def __init__(self, refresh_rate: int = 1) -> None:
+        super().__init__(refresh_rate=refresh_rate)
+        self.interactive = sys.stderr.isatty()
 
     def on_train_epoch_start(self, trainer: Trainer, module: LightningModule) -> None:
+        if not self.interactive:
+            return
         super().on_train_epoch_start(trainer, module)
-        self.train_progress_bar.reset(total=module.total_env_steps)
-        self.train_progress_bar.n = int(module.env_steps)
-        self.train_progress_bar.unit = " env steps"
+        self.train_progress_bar.reset(total=module.total_steps)
+        self.train_progress_bar.n = module.progress
+        self.train_progress_bar.unit = f" {module.progress_label}"
+
+    def init_train_tqdm(self):
+        bar = super().init_train_tqdm()
+        bar.disable = not self.interactive
+        return bar
 
     def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
+        if not self.interactive:
+            if trainer.is_global_zero and (module.batch_crossed(module.training_config.log_every) or trainer.should_stop):
+                fields = "  ".join(f"{k} {v}" for k, v in module.progress_postfix().items())
+                print(f"{module.progress_label} {module.progress:,}/{module.total_steps:,}  {fields}", file=sys.stderr, flush=True)
+            return
         bar = self.train_progress_bar
-        # About 200 refreshes per run whatever its length: readable in CI logs, cheap in the loop.
-        if module.batch_crossed(max(module.total_env_steps // 200, 1)) or trainer.should_stop:
-            bar.n = int(module.env_steps)
-            postfix = {}
-            if module.throughput:
-                postfix["steps/s"] = f"{module.throughput:.0f}"
-            if module.recent_episode_returns:
-                postfix["train_return"] = f"{module.recent_episode_returns[-1]:.0f}"
-            if module.last_eval_return is not None:
-                postfix["eval_return"] = f"{module.last_eval_return:.1f}"
-            bar.set_postfix(postfix, refresh=False)
+        # About 200 refreshes per run whatever its length: cheap in the loop.
+        if module.batch_crossed(max(module.total_steps // 200, 1)) or trainer.should_stop:
+            bar.n = module.progress
+            bar.set_postfix(module.progress_postfix(), refresh=False)
             bar.refresh()
+
+    def on_train_end(self, trainer: Trainer, module: LightningModule) -> None:
+        if self.interactive:
+            super().on_train_end(trainer, module)

@@ -24,13 +24,13 @@ from typing import Any
 import yaml
 from jsonargparse import Namespace
 from lightning import LightningModule
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ProgressBar as LightningProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 import lit_irl.algos  # noqa: F401  (makes ``--model SAC`` resolvable by its short name)
-from lit_irl.callbacks import EnvStepCheckpoint, EnvStepProgressBar, Evaluation
+from lit_irl.callbacks import Evaluation, ProgressBar, ProgressCheckpoint
 from lit_irl.checkpoint_io import AtomicCheckpointIO
 from lit_irl.errors import LitIRLError
 
@@ -55,7 +55,7 @@ class LitIRLCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # Always present (a config's own trainer.callbacks list cannot drop them by accident).
-        parser.add_lightning_class_args(EnvStepCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(ProgressCheckpoint, "checkpoint")
         parser.add_lightning_class_args(Evaluation, "evaluation")
 
     def before_instantiate_classes(self) -> None:
@@ -94,8 +94,8 @@ class LitIRLCLI(LightningCLI):
         plugins = list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
         config["plugins"] = [*plugins, AtomicCheckpointIO()]
         given = [*(config.get("callbacks") or []), *callbacks]
-        if config.get("enable_progress_bar", True) is not False and not any(isinstance(c, ProgressBar) for c in given):
-            callbacks = [*callbacks, EnvStepProgressBar()]
+        if config.get("enable_progress_bar", True) is not False and not any(isinstance(c, LightningProgressBar) for c in given):
+            callbacks = [*callbacks, ProgressBar()]
         trainer = super()._instantiate_trainer(config, callbacks)
         if isinstance(trainer.strategy, DDPStrategy):
             # Each training_step runs several backward passes over disjoint networks (critic, actor,
@@ -106,13 +106,18 @@ class LitIRLCLI(LightningCLI):
         return trainer
 
 
-# Model settings that may change when a run is continued or evaluated: they do not define what it learns.
-CONTINUATION_SETTINGS = ("total_env_steps", "eval_episodes", "log_every_env_steps")
+# Settings that may change when a run is continued or evaluated: they do not define what it learns.
+CONTINUATION_SETTINGS = {"training": ("total_steps", "eval_episodes", "log_every")}
+# Written by lit_irl <= 0.1 at the top of init_args.
+LEGACY_CONTINUATION_SETTINGS = ("total_env_steps", "eval_episodes", "log_every_env_steps")
 
 
 def _model_settings(config: dict[str, Any] | None) -> dict[str, Any]:
     model = dict((config or {}).get("model") or {})
-    init_args = {k: v for k, v in (model.get("init_args") or {}).items() if k not in CONTINUATION_SETTINGS}
+    init_args = {k: v for k, v in (model.get("init_args") or {}).items() if k not in LEGACY_CONTINUATION_SETTINGS}
+    for group, keys in CONTINUATION_SETTINGS.items():
+        if isinstance(init_args.get(group), dict):
+            init_args[group] = {k: v for k, v in init_args[group].items() if k not in keys}
     # The run folder's name already holds the algorithm; its class path has several spellings
     # (lit_irl.algos.SAC, lit_irl.algos.sac.SAC).
     return {"algorithm": str(model.get("class_path", "")).rsplit(".", 1)[-1], **init_args}

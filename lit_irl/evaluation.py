@@ -1,36 +1,46 @@
-"""Policy evaluation: deterministic episodes on a separate env, true return."""
+"""Policy evaluation: deterministic episodes on separate envs, true return.
+
+Built on the one env loop (:class:`lit_irl.data.collect.EnvRunner`): evaluation episode ``i``
+starts from the same state at every evaluation (``eval_seed(seed, i)``), which takes noise out of
+the comparison between evaluations, and draws no random numbers from the training streams.
+"""
 
 from __future__ import annotations
 
-import gymnasium as gym
-import numpy as np
-import torch
-
-from lit_irl.data.collect import derive_seed
-from lit_irl.nn import TanhGaussianActor
+from lit_irl.data.collect import EnvRunner, derive_seed
+from lit_irl.envs import EnvConfig
+from lit_irl.nn import Actor
 
 EVAL_STREAM = 1_000_003  # seed component that separates evaluation episodes from training episodes
-
-
-@torch.no_grad()
-def run_episode(env: gym.Env, actor: TanhGaussianActor, seed: int, deterministic: bool = True) -> tuple[float, int]:
-    """One episode from ``env.reset(seed=seed)``; returns (true return, length)."""
-    obs, _ = env.reset(seed=seed)
-    total, length, done = 0.0, 0, False
-    while not done:
-        device = actor.action_scale.device
-        action = actor.act(torch.as_tensor(obs, dtype=torch.float32, device=device).unsqueeze(0), deterministic=deterministic)[0].cpu()
-        obs, reward, terminated, truncated, _ = env.step(action.numpy())
-        total += float(reward)
-        length += 1
-        done = terminated or truncated
-    return total, length
+EVAL_ENVS = 10  # envs stepped together (one batched forward pass per step)
 
 
 def eval_seed(seed: int, episode: int) -> int:
-    """Evaluation episode ``i`` starts from the same state at every evaluation (less noise between evals)."""
     return derive_seed(seed, EVAL_STREAM, episode)
 
 
-def evaluate(env: gym.Env, actor: TanhGaussianActor, seed: int, episodes: list[int]) -> np.ndarray:
-    return np.array([run_episode(env, actor, eval_seed(seed, i))[0] for i in episodes], dtype=np.float64)
+class Evaluator:
+    """Runs given evaluation episodes of a learner (its ``seed``) with a deterministic actor."""
+
+    def __init__(self, env_config: EnvConfig, seed: int, num_envs: int = EVAL_ENVS) -> None:
+        self.env_config, self.seed, self.num_envs = env_config, seed, num_envs
+        self._runners: dict[int, EnvRunner] = {}
+
+    def run(self, actor: Actor, episodes: list[int], deterministic: bool = True) -> list[tuple[float, int]]:
+        """(true return, length) of each evaluation episode in ``episodes``, in that order."""
+        if not episodes:
+            return []
+        n = min(len(episodes), self.num_envs)
+        if n not in self._runners:  # envs are kept: building MuJoCo models costs more than an episode's first steps
+            self._runners[n] = EnvRunner(self.env_config, self.seed, num_envs=n)
+        runner = self._runners[n]
+        runner.episode = 0
+        runner.episode_seed = lambda k: eval_seed(self.seed, episodes[k])
+        results = runner.run_episodes(actor, episodes=len(episodes), deterministic=deterministic, record=False)
+        return [(episode.episode_return, episode.length) for episode in results]
+
+    def close(self) -> None:
+        for runner in self._runners.values():
+            runner.close()
+        self._runners.clear()
+

@@ -11,11 +11,12 @@ from rich.table import Table
 from lit_irl.data.scores import normalized_score
 
 
-def print_episode_table(env_id: str, algo: str, env_steps: int, rows: list[tuple[int, float, int]]) -> None:
-    """Per-episode true returns and their summary; ``rows`` are (episode, return, length)."""
+def print_episode_table(env_id: str, algo: str, progress: int, unit: str, rows: list[tuple[int, float, int]]) -> None:
+    """Per-episode true returns and their summary; ``rows`` are (episode, return, length); the
+    policy was trained for ``progress`` steps of ``unit`` (env steps, gradient steps)."""
     returns = np.array([r for _, r, _ in rows], dtype=np.float64)
     scored = normalized_score(env_id, 0.0) is not None
-    table = Table(title=f"{algo} on {env_id} after {env_steps:,} env steps: deterministic evaluation")
+    table = Table(title=f"{algo} on {env_id} after {progress:,} {unit}: deterministic evaluation")
     table.add_column("episode", justify="right")
     table.add_column("return", justify="right")
     table.add_column("length", justify="right")
@@ -43,11 +44,11 @@ def logged_scalars(run: str | Path, tag: str) -> list[tuple[int, float]]:
     return sorted(points.items())
 
 
-def training_seconds(run: str | Path) -> float:
-    """Seconds of actual training (each logging period's env steps over its env steps/s), so that
+def training_seconds(run: str | Path, unit: str = "env_steps") -> float:
+    """Seconds of actual training (each logging period's steps over its steps/s), so that
     interruptions between resumed sessions do not count. A run folder that starts mid-run (resumed
     into a new version folder) counts its first point as one logging period, not from step 0."""
-    points = [(step, rate) for step, rate in logged_scalars(run, "perf/env_steps_per_s") if rate > 0]
+    points = [(step, rate) for step, rate in logged_scalars(run, f"perf/{unit}_per_s") if rate > 0]
     if not points:
         return 0.0
     steps = [step for step, _ in points]

@@ -29,15 +29,15 @@ def tiny_args(config: str, save_dir: Path, total: int, warmup: int, log_every: i
     """Any online algorithm with budgets small enough for a test (seconds): small nets, few episodes."""
     return [
         "--config", config,
-        "--model.init_args.total_env_steps", str(total),
-        "--model.init_args.warmup_steps", str(warmup),
+        "--model.init_args.training.total_steps", str(total),
+        "--model.init_args.off_policy.warmup_steps", str(warmup),
         "--model.init_args.sac.batch_size", "64",
         "--model.init_args.sac.actor_hidden", "[32, 32]",
         "--model.init_args.sac.critic_hidden", "[32, 32]",
-        "--model.init_args.eval_episodes", "2",
-        "--model.init_args.log_every_env_steps", str(log_every),
-        "--checkpoint.every_n_env_steps", str(total // 2),
-        "--evaluation.every_n_env_steps", str(total // 2),
+        "--model.init_args.training.eval_episodes", "2",
+        "--model.init_args.training.log_every", str(log_every),
+        "--checkpoint.every_n_steps", str(total // 2),
+        "--evaluation.every_n_steps", str(total // 2),
         "--trainer.enable_progress_bar", "false",
         "--trainer.logger.init_args.save_dir", str(save_dir),
     ]

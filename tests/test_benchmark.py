@@ -29,7 +29,7 @@ def test_benchmark_run_is_carried_to_a_new_machine_and_continued(tmp_path: Path,
     assert run.latest_checkpoint == run.carried / "last.ckpt" and run.finished()
     assert run.scalars("eval/return_mean") == first, "a report is made again from the carried events alone"
 
-    assert run.train(total_env_steps=800) == 0, (run.folder / "train.log").read_text()[-3000:]
+    assert run.train(total_steps=800) == 0, (run.folder / "train.log").read_text()[-3000:]
     assert not (run.carried / "last.ckpt").samefile(run.latest_checkpoint), "the continued run writes its own checkpoint"
     evals = run.scalars("eval/return_mean")
     assert [step for step, _ in evals] == [200, 400, 600, 800], "the carried curve is continued, not restarted"

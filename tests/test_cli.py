@@ -34,10 +34,10 @@ def test_help_is_useful():
     top = run_cli("--help").stdout
     assert "fit" in top and "validate" in top and "test" in top and "predict" not in top
     fit = run_cli("fit", "--help").stdout
-    for option in ("--model", "--checkpoint.every_n_env_steps", "--evaluation.every_n_env_steps", "--trainer.strategy"):
+    for option in ("--model", "--checkpoint.every_n_steps", "--evaluation.every_n_steps", "--trainer.strategy"):
         assert option in fit, option
     model = run_cli("fit", "--model.help", "lit_irl.algos.SAC").stdout
-    for option in ("--model.env.env_id", "--model.sac.actor_hidden", "--model.total_env_steps", "update-to-data"):
+    for option in ("--model.env.env_id", "--model.sac.actor_hidden", "--model.training", "update-to-data"):
         assert option in model, option
 
 
@@ -64,14 +64,14 @@ def test_fit_then_test_and_tensorboard_tags(run_dir: Path):
     elsewhere = run_dir / "cwd"
     elsewhere.mkdir(parents=True)
     result = run_cli(
-        "test", "--config", str(folder / "config.yaml"), "--model.init_args.eval_episodes", "3", "--trainer.logger", "false",
+        "test", "--config", str(folder / "config.yaml"), "--model.init_args.training.eval_episodes", "3", "--trainer.logger", "false",
         "--ckpt_path", str(ckpt), cwd=elsewhere,
     )
     assert "mean ± std" in result.stdout and "test/return_mean" in result.stdout
     assert not any(elsewhere.iterdir()), "a run without a logger writes nothing into the working directory"
 
     trained_with = (folder / "config.yaml").read_text()
-    run_cli("test", *tiny_sac_args(run_dir), "--model.init_args.eval_episodes", "3", "--ckpt_path", "last")
+    run_cli("test", *tiny_sac_args(run_dir), "--model.init_args.training.eval_episodes", "3", "--ckpt_path", "last")
     assert (folder / "config.yaml").read_text() == trained_with, "testing a run keeps the config it was trained with"
     assert "eval_episodes: 3" in (folder / "test_config.yaml").read_text()
     assert not list(folder.glob(".*.tmp")), "configs are written beside and renamed"
@@ -169,10 +169,10 @@ def _error(result: subprocess.CompletedProcess) -> str:
         (["--model.init_args.bogus", "1"], "Option 'bogus' is not accepted"),
         (["--trainer.max_epochz", "1"], "max_epochz"),
         (["--model.init_args.sac.actor_hidden", "[64, 0]"], "actor_hidden must be > 0"),
-        (["--model.init_args.buffer_size", "0"], "buffer_size must be > 0"),
-        (["--model.init_args.buffer_size", "100"], "warmup_steps (200) exceeds buffer_size (100)"),
+        (["--model.init_args.off_policy.buffer_size", "0"], "buffer_size must be > 0"),
+        (["--model.init_args.off_policy.buffer_size", "100"], "warmup_steps (200) exceeds buffer_size (100)"),
         (["--model.init_args.sac.batch_size", "-5"], "batch_size must be > 0"),
-        (["--checkpoint.every_n_env_steps", "0"], "every_n_env_steps must be > 0"),
+        (["--checkpoint.every_n_steps", "0"], "every_n_steps must be > 0"),
         (["--ckpt_path", "/nonexistent/last.ckpt"], "does not exist"),
         (["--ckpt_path", "last"], "no "),
     ],
@@ -222,7 +222,7 @@ def test_bad_checkpoints(run_dir: Path, tmp_path: Path):
     torch.save(state, future)
     assert "checkpoint format 99" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--ckpt_path", str(future), check=False))
 
-    other_buffer = _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.buffer_size", "300", "--ckpt_path", str(ckpt), check=False))
+    other_buffer = _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.off_policy.buffer_size", "300", "--ckpt_path", str(ckpt), check=False))
     assert "buffer holds up to" in other_buffer and "this config's buffer_size is 300" in other_buffer
 
     from lit_irl.data.rollout import export_policy, load_policy
@@ -250,13 +250,13 @@ def test_model_settings_compare_meaning_not_spelling():
     def settings(class_path: str, **init_args) -> dict:
         return _model_settings({"model": {"class_path": class_path, "init_args": init_args}})
 
-    ours = settings("lit_irl.algos.MLIRL", demonstrations="zoo/Hopper-v5/expert_demos.hdf5", reward={"lr": 1e-4}, total_env_steps=10)
+    ours = settings("lit_irl.algos.MLIRL", demonstrations="zoo/Hopper-v5/expert_demos.hdf5", reward={"lr": 1e-4}, training={"total_steps": 10})
     assert _differences(ours, settings("lit_irl.algos.ml_irl.MLIRL", demonstrations="./zoo/Hopper-v5/expert_demos.hdf5", reward={"lr": 0.0001})) == []
     assert _differences(ours, settings("lit_irl.algos.MLIRL", demonstrations="zoo/Hopper-v5/expert_demos.hdf5", reward={"lr": 1e-3})) == ["reward.lr"]
     assert _differences(ours, None) == []
 
 
-def test_sac_refuses_a_hidden_reward(run_dir: Path):
+def test_hide_reward_is_derived_not_a_setting(run_dir: Path):
     assert "hide_reward" in _error(run_cli("fit", *tiny_sac_args(run_dir), "--model.init_args.env.hide_reward", "true", check=False))
 
 
@@ -282,7 +282,7 @@ def test_resume_from_a_compact_checkpoint_refills_the_buffer(run_dir: Path, tmp_
 
 @pytest.mark.parametrize("collector", ["torchrl", "torchrl_multi"])
 def test_fit_with_torchrl_collectors(run_dir: Path, collector: str):
-    run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100), "--model.init_args.collector", collector)
+    run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100), "--model.init_args.collection.collector", collector)
     ckpt = _run_folder(run_dir) / "checkpoints" / "last.ckpt"
     state = _state(ckpt)
     assert int(state["state_dict"]["env_steps"]) == 300 and int(state["state_dict"]["policy.updates"]) > 0

@@ -5,7 +5,9 @@ from lit_irl.data import EnvRunner, TransitionReplay
 from lit_irl.data.collect import TorchRLRunner
 from lit_irl.data.replay import TRANSITION_KEYS
 from lit_irl.envs import EnvConfig, probe_env
-from lit_irl.nn import TanhGaussianActor
+from lit_irl.data.rollout import rollout
+from lit_irl.errors import LitIRLError
+from lit_irl.nn import GaussianActor, TanhGaussianActor
 
 KEYS = set(TRANSITION_KEYS)
 
@@ -23,7 +25,8 @@ def test_runner_is_reproducible_and_continues_episodes():
     ta, ea = a.collect(300, actor)
     tb1, eb1 = b.collect(100, actor)
     tb2, eb2 = b.collect(200, actor)
-    assert set(ta.keys()) == KEYS and ta.shape == (300,)
+    assert set(ta.keys()) == KEYS and ta.shape == (300, 1)
+    ta, tb1, tb2 = ta.reshape(-1), tb1.reshape(-1), tb2.reshape(-1)
     assert torch.equal(ta["obs"], torch.cat([tb1["obs"], tb2["obs"]]))
     assert ea == eb1 + eb2 and len(ea) > 0
     # next_obs of a step is obs of the following step unless the episode ended
@@ -47,6 +50,37 @@ def test_runner_state_dict_resumes_exactly():
         assert torch.equal(expected[key], got[key]), key
 
 
+def test_several_envs_step_together_and_resume_exactly():
+    config = EnvConfig("Hopper-v5")
+    actor = _actor(config)
+    runner = EnvRunner(config, seed=0, num_envs=3)
+    first, episodes = runner.collect(200, actor)
+    assert first.shape == (200, 3) and len(episodes) > 0
+    # each column is one env's stream: next_obs is the following obs unless its episode ended
+    same = ~first["done"][:-1]
+    assert torch.equal(first["next_obs"][:-1][same], first["obs"][1:][same])
+    assert not torch.equal(first["obs"][0, 0], first["obs"][0, 1]), "each env starts its own episode"
+    state = runner.state_dict()
+    expected, _ = runner.collect(100, actor)
+    resumed = EnvRunner(config, seed=9, num_envs=3)
+    resumed.load_state_dict(state)
+    got, _ = resumed.collect(100, actor)
+    for key in KEYS:
+        assert torch.equal(expected[key], got[key]), key
+    with pytest.raises(LitIRLError, match="num_envs 3"):
+        EnvRunner(config, seed=0, num_envs=2).load_state_dict(state)
+
+
+def test_unbounded_actions_are_clipped_for_the_env_and_kept_for_the_learner():
+    config = EnvConfig("InvertedPendulum-v5")
+    spec = probe_env(config)
+    actor = GaussianActor(spec.obs_dim, spec.act_dim, [8], spec.action_low, spec.action_high, init_log_std=1.5)
+    transitions, _ = EnvRunner(config, seed=0).collect(200, actor)
+    assert transitions["action"].abs().max() > spec.action_high.max(), "the sample leaves the box"
+    data = rollout(config, actor, episodes=2, seed=0, num_envs=2)
+    assert abs(data.actions).max() <= float(spec.action_high.max()), "data files hold what the env executed"
+
+
 def test_warmup_actions_are_uniform_in_the_box():
     config = EnvConfig("Hopper-v5")
     transitions, _ = EnvRunner(config, seed=0).collect(500, None)
@@ -58,7 +92,7 @@ def test_replay_round_trip_and_hidden_reward():
     config = EnvConfig("InvertedPendulum-v5")
     transitions, _ = EnvRunner(config, seed=0).collect(120, None)
     replay = TransitionReplay(100, hide_true_reward=True)
-    replay.extend(transitions)  # wraps around: cursor is part of the state
+    replay.extend(transitions.reshape(-1))  # wraps around: cursor is part of the state
     copy = TransitionReplay(100, hide_true_reward=True)
     copy.load_state_dict(replay.state_dict())
     assert len(copy) == len(replay) == 100
@@ -70,8 +104,8 @@ def test_replay_round_trip_and_hidden_reward():
     assert torch.equal(a["obs"], b["obs"])
     assert "true_reward" in replay.sample(4, include_true_reward=True).keys()
     more, _ = EnvRunner(config, seed=1).collect(10, None)
-    replay.extend(more)
-    copy.extend(more)
+    replay.extend(more.reshape(-1))
+    copy.extend(more.reshape(-1))
     assert torch.equal(replay.buffer.storage[:100]["obs"], copy.buffer.storage[:100]["obs"])
 
 
@@ -83,7 +117,7 @@ def test_torchrl_collector_path_gives_the_same_keys():
         transitions, episodes = runner.collect(50, actor)
     finally:
         runner.close()
-    assert set(transitions.keys()) == KEYS and transitions.shape == (50,)
+    assert set(transitions.keys()) == KEYS and transitions.shape == (50, 1)
     assert transitions["obs"].dtype == torch.float32
     assert all(length > 0 for _, length in episodes)
 
@@ -110,7 +144,7 @@ def test_torchrl_collector_acts_with_the_current_weights_and_skips_warmup_after_
         warmup, _ = runner.collect(40, None)
         assert _ends(warmup["action"], high) == (False, False), "warm-up acts at random"
         _aim(actor, +1.0)
-        assert set(warmup.keys()) == KEYS and warmup.shape == (40,)
+        assert set(warmup.keys()) == KEYS and warmup.shape == (40, 1)
         assert _ends(runner.collect(40, actor)[0]["action"], high) == (True, False)
         _aim(actor, -1.0)  # an update between batches reaches the collector
         assert _ends(runner.collect(40, actor)[0]["action"], high) == (False, True)
@@ -141,7 +175,7 @@ def test_replay_checkpoint_holds_only_the_filled_rows():
     sizes = {}
     for capacity in (100, 100_000):
         replay = TransitionReplay(capacity)
-        replay.extend(transitions)
+        replay.extend(transitions.reshape(-1))
         file = io.BytesIO()
         torch.save(replay.state_dict(), file)
         sizes[capacity] = len(file.getvalue())

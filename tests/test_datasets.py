@@ -275,7 +275,7 @@ def test_medium_replay_from_a_training_checkpoint(tmp_path: Path):
     from lit_irl.checkpoint_io import load_checkpoint_file
     from tests.conftest import run_cli, tiny_sac_args
 
-    run_cli("fit", *tiny_sac_args(tmp_path / "runs", total=300, warmup=100), "--checkpoint.keep_all", "true", "--checkpoint.every_n_env_steps", "100")
+    run_cli("fit", *tiny_sac_args(tmp_path / "runs", total=300, warmup=100), "--checkpoint.keep_all", "true", "--checkpoint.every_n_steps", "100")
     (folder,) = (tmp_path / "runs").glob("*/version_0/checkpoints")
     last, kept = folder / "last.ckpt", folder / "env_steps=200.ckpt"
     assert "collection" in load_checkpoint_file(last) and "collection" not in load_checkpoint_file(kept), "kept checkpoints are light"

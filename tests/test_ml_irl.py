@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import torch
 
-from lit_irl.algos import MLIRL
+from lit_irl.algos import MLIRL, CollectionConfig, OffPolicyConfig, TrainingConfig
 from lit_irl.data.d4rl import load_dataset, save_dataset
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError
@@ -82,8 +82,11 @@ def test_true_reward_never_reaches_the_sac_loss(monkeypatch, short_demos: str):
 
     monkeypatch.setattr(SACPolicy, "update", checked_update)
     env = EnvConfig("InvertedPendulum-v5", termination="fixed_horizon", max_episode_steps=100)
-    module = MLIRL(env, short_demos, sac=SMALL, env_steps_per_iteration=200, warmup_steps=100, agent_trajectories=2, total_env_steps=400, eval_episodes=1)
-    assert module.env_config.hide_reward, "ML-IRL always hides the env reward"
+    module = MLIRL(
+        env, short_demos, sac=SMALL, env_steps_per_iteration=200, agent_trajectories=2,
+        off_policy=OffPolicyConfig(warmup_steps=100), training=TrainingConfig(total_steps=400, eval_episodes=1),
+    )
+    assert not module.uses_env_reward, "ML-IRL never trains on the env reward"
     L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=-1).fit(module)
     assert seen and all(seen), "SAC is trained on r_theta of the replayed batch"
 
@@ -124,8 +127,8 @@ def test_bad_inputs(tmp_path: Path, short_demos: str):
         MLIRL(EnvConfig("InvertedPendulum-v5", termination="absorbing"), short_demos, sac=SMALL)
     with pytest.raises(LitIRLError, match="agent_past_termination does nothing under termination fixed_horizon"):
         MLIRL(pendulum, short_demos, sac=SMALL, agent_past_termination=True)
-    with pytest.raises(LitIRLError, match="multiple of env_steps_per_batch"):
-        MLIRL(pendulum, short_demos, sac=SMALL, env_steps_per_iteration=120, env_steps_per_batch=50)
+    with pytest.raises(LitIRLError, match="multiple of a collection batch"):
+        MLIRL(pendulum, short_demos, sac=SMALL, env_steps_per_iteration=120, collection=CollectionConfig(env_steps_per_batch=50))
     with pytest.raises(LitIRLError, match="reward inputs"):
         RewardConfig(inputs="q")
     with pytest.raises(LitIRLError, match="weight_decay must be >= 0"):
@@ -148,9 +151,9 @@ def test_reward_transfer_trains_sac_on_a_frozen_learned_reward(tmp_path: Path, s
     transfer = [
         "--config", str(ROOT / "configs/sac/inverted_pendulum.yaml"),
         "--model.init_args.reward_from", str(irl_ckpt),
-        "--model.init_args.total_env_steps", "300", "--model.init_args.warmup_steps", "100",
+        "--model.init_args.training.total_steps", "300", "--model.init_args.off_policy.warmup_steps", "100",
         "--model.init_args.sac.actor_hidden", "[32, 32]", "--model.init_args.sac.critic_hidden", "[32, 32]",
-        "--model.init_args.eval_episodes", "1", "--evaluation.every_n_env_steps", "300", "--checkpoint.every_n_env_steps", "300",
+        "--model.init_args.training.eval_episodes", "1", "--evaluation.every_n_steps", "300", "--checkpoint.every_n_steps", "300",
         "--trainer.enable_progress_bar", "false", "--trainer.logger.init_args.save_dir", str(tmp_path / "transfer"),
     ]
     run_cli("fit", *transfer)

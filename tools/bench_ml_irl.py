@@ -51,7 +51,7 @@ def benchmark_run(env: str, variant: str, seed: int) -> BenchmarkRun:
     base, *overlays = variant.split("+")
     configs = [ROOT / "configs" / "ml_irl" / (f"{env}.yaml" if base == "default" else f"{env}_{base}.yaml")]
     configs += [ROOT / "configs" / "ml_irl" / "overlays" / f"{name}.yaml" for name in overlays]
-    return BenchmarkRun(f"{env}_{variant}/seed{seed}", configs, ["--model.init_args.seed", str(seed)])
+    return BenchmarkRun(f"{env}_{variant}/seed{seed}", configs, ["--model.init_args.training.seed", str(seed)])
 
 
 def summarize(env: str, variant: str, seeds: list[int]) -> dict:

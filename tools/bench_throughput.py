@@ -7,7 +7,8 @@ Prints, for the same env, networks and batch:
   collection  env-steps/s: plain gymnasium loop (reference) | lit_irl fast EnvRunner (+ replay write)
               | TorchRL Collector over GymEnv (the library default path)
   SAC update  updates/s:   minimal eager PyTorch SAC update (reference) | lit_irl SACPolicy.update
-              | lit_irl SAC inside Lightning (LightningOptimizer + manual_backward) | TorchRL SACLoss
+              | lit_irl SAC inside Lightning (LightningOptimizer + manual_backward + NaN guard)
+              | TorchRL SACLoss
   training    env-steps/s: CleanRL-style whole loop (reference) | lit_irl SAC through Trainer.fit
 Each measurement is repeated, interleaved, and the median is reported with its ratio to the reference.
 """
@@ -89,7 +90,7 @@ def bench_collection(env_id: str, hidden: list[int], steps: int, repeats: int) -
 
     def lit_irl_fast() -> int:
         transitions, _ = runner.collect(steps, actor)
-        replay.extend(transitions)
+        replay.extend(transitions.reshape(-1))
         return steps
 
     from tensordict.nn import TensorDictModule
@@ -212,9 +213,9 @@ def lightning_updates(batch: TensorDict, spec, config: SACConfig, updates: int) 
     """Our update as the SAC module runs it: Lightning-wrapped optimizers and manual_backward."""
     import lightning as L
 
-    from lit_irl.algos import SAC
+    from lit_irl.algos import SAC, OffPolicyConfig, TrainingConfig
 
-    module = SAC(EnvConfig(spec.env_id), sac=config, total_env_steps=10**9, warmup_steps=0)
+    module = SAC(EnvConfig(spec.env_id), sac=config, training=TrainingConfig(total_steps=10**9), off_policy=OffPolicyConfig(warmup_steps=0))
     trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
     trainer.strategy.connect(module)
     trainer.strategy._lightning_module = module
@@ -227,7 +228,7 @@ def lightning_updates(batch: TensorDict, spec, config: SACConfig, updates: int) 
 
     def run() -> int:
         for _ in range(updates):
-            module.policy.update(batch, batch["true_reward"], optimizers, module.manual_backward)
+            module.policy.update(batch, batch["true_reward"], optimizers, module.optimizer_step)
         return updates
 
     return run
@@ -283,7 +284,7 @@ def bench_training_loop(env_id: str, hidden: list[int], steps: int, repeats: int
     """Whole SAC training, one update per env step after a short warm-up: env-steps/s end to end."""
     import lightning as L
 
-    from lit_irl.algos import SAC
+    from lit_irl.algos import SAC, CollectionConfig, OffPolicyConfig, TrainingConfig
 
     spec = probe_env(EnvConfig(env_id))
     config = SACConfig(actor_hidden=hidden, critic_hidden=hidden, batch_size=256)
@@ -311,7 +312,13 @@ def bench_training_loop(env_id: str, hidden: list[int], steps: int, repeats: int
         return steps
 
     def lit_irl_fit() -> int:
-        module = SAC(EnvConfig(env_id), sac=config, total_env_steps=steps, warmup_steps=warmup, env_steps_per_batch=10, eval_episodes=1)
+        module = SAC(
+            EnvConfig(env_id),
+            sac=config,
+            training=TrainingConfig(total_steps=steps, eval_episodes=1),
+            collection=CollectionConfig(env_steps_per_batch=10),
+            off_policy=OffPolicyConfig(warmup_steps=warmup),
+        )
         trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, max_epochs=-1)
         trainer.fit(module)
         return steps

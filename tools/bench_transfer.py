@@ -60,7 +60,7 @@ PAPER = {"data_transfer": 221.51, "reward_transfer": 187.69, "ground_truth": 320
 
 
 def stage_run(stage: str, seed: int) -> BenchmarkRun:
-    overrides = ["--model.init_args.seed", str(seed)]
+    overrides = ["--model.init_args.training.seed", str(seed)]
     if stage == "reward_transfer":
         overrides += ["--model.init_args.reward_from", str(stage_run("custom_ant_irl", seed).latest_checkpoint)]
     return BenchmarkRun(f"transfer_{stage}/seed{seed}", [STAGES[stage]], overrides)

@@ -36,13 +36,13 @@ def main() -> None:
     env_id = config["model"]["init_args"]["env"]["env_id"]
     runs = ROOT / "runs" / f"mlirl-{env_id}"
     start = time.time()
-    lit_irl("fit", "--config", CONFIG, "--model.init_args.total_env_steps", str(QUICK_ENV_STEPS))
+    lit_irl("fit", "--config", CONFIG, "--model.init_args.training.total_steps", str(QUICK_ENV_STEPS))
     last = max(runs.glob("version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
     lit_irl("test", "--config", CONFIG, "--trainer.logger", "false", "--ckpt_path", str(last.relative_to(ROOT)))
     state = torch.load(last, map_location="cpu", weights_only=False)
     steps = int(state["state_dict"]["env_steps"])
     returns = [c["last_eval_return"] for c in state.get("collection", [])]
-    full_length = config["model"]["init_args"]["total_env_steps"]
+    full_length = config["model"]["init_args"]["training"]["total_steps"]
     correlations = logged_scalars(last.parent.parent, "reward_recovery/pearson_expert_heldout")
     correlation = correlations[-1][1] if correlations else float("nan")
     expert = json.loads((ROOT / "zoo" / "zoo.json").read_text())[env_id]

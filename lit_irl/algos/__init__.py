@@ -1,7 +1,14 @@
-"""One LightningModule per algorithm; pick one with ``--model lit_irl.algos.<Name>``."""
+"""One LightningModule per algorithm; pick one with ``--model lit_irl.algos.<Name>``.
 
-from lit_irl.algos.base import OnlineRLModule
+Every learner stands on :class:`Learner` (progress, evaluation, checkpoints, the NaN guard), through
+one of its kinds: :class:`OffPolicyLearner` (SAC, ML-IRL), :class:`OnlineLearner` (PPO) or
+:class:`OfflineLearner` (BC).
+"""
+
+from lit_irl.algos.learner import Learner, TrainingConfig
 from lit_irl.algos.ml_irl import MLIRL
+from lit_irl.algos.off_policy import OffPolicyConfig, OffPolicyLearner
+from lit_irl.algos.online import CollectionConfig, OnlineLearner
 from lit_irl.algos.sac import SAC
 
-__all__ = ["MLIRL", "OnlineRLModule", "SAC"]
+__all__ = ["MLIRL", "SAC", "CollectionConfig", "Learner", "OffPolicyConfig", "OffPolicyLearner", "OnlineLearner", "TrainingConfig"]

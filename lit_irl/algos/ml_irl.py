@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import torch
 from tensordict import TensorDict
 from torchmetrics.functional import pearson_corrcoef, spearman_corrcoef
 
-from lit_irl.algos.base import OnlineRLModule
-from lit_irl.data.collect import CollectorKind, derive_seed
+from lit_irl.algos.learner import TrainingConfig
+from lit_irl.algos.off_policy import OffPolicyConfig, OffPolicyLearner
+from lit_irl.algos.online import CollectionConfig
+from lit_irl.data.collect import derive_seed
 from lit_irl.data.modules import ExpertDemonstrations, padded_trajectories
 from lit_irl.data.rollout import rollout
 from lit_irl.envs import EnvConfig
@@ -19,12 +20,12 @@ from lit_irl.policy import SACConfig, SACPolicy
 from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
 
 
-class MLIRL(OnlineRLModule):
+class MLIRL(OffPolicyLearner):
     """ML-IRL: a single loop alternating a few SAC steps (fast timescale) and one reward step (slow).
 
     Per iteration (one ``training_step``), as Algorithm 2:
 
-    1. policy update: ``env_steps_per_iteration`` env steps and ``utd_ratio`` SAC updates per step
+    1. policy update: ``env_steps_per_iteration`` env steps and ``off_policy.utd_ratio`` SAC updates per step
        under the current learned reward (replayed batches are relabelled by ``r_theta`` when
        sampled; the env reward is hidden from the learner and only logged);
     2. data sampling: ``agent_trajectories`` fresh trajectories of the current policy and the
@@ -56,10 +57,12 @@ class MLIRL(OnlineRLModule):
         reward: reward network (r(s) / r(s,a) / r(s,a,s')) and its optimizer.
         sac: the SAC policy step.
         env_steps_per_iteration: policy env steps (per rank) between two reward steps.
-        utd_ratio: SAC updates per env step.
         agent_trajectories: fresh agent trajectories per reward step (per rank).
         reward_gamma: discount of R_theta(tau); 1.0 reproduces the official code (undiscounted
             per-step means times T), the thesis writes gamma^t.
+        training: budget (env steps of the policy step), logging, evaluation, seed.
+        collection: how the env is stepped.
+        off_policy: replay buffer, warm-up, SAC updates per env step.
     """
 
     def __init__(
@@ -74,18 +77,11 @@ class MLIRL(OnlineRLModule):
         reward: RewardConfig = RewardConfig(),  # never mutated
         sac: SACConfig = SACConfig(),  # never mutated
         env_steps_per_iteration: int = 5_000,
-        utd_ratio: int = 1,
         agent_trajectories: int = 10,
         reward_gamma: float = 1.0,
-        total_env_steps: int = 1_000_000,
-        warmup_steps: int = 1_000,
-        env_steps_per_batch: int = 50,
-        buffer_size: int = 1_000_000,
-        collector: CollectorKind = "fast",
-        collector_workers: int = 2,
-        eval_episodes: int = 10,
-        log_every_env_steps: int = 5_000,
-        seed: int = 0,
+        training: TrainingConfig = TrainingConfig(log_every=5_000),
+        collection: CollectionConfig = CollectionConfig(env_steps_per_batch=50),
+        off_policy: OffPolicyConfig = OffPolicyConfig(warmup_steps=1_000),
     ) -> None:
         if env.termination == "absorbing":
             raise LitIRLError("MLIRL supports termination plain (default) or fixed_horizon; absorbing states are for DAC-style methods")
@@ -95,24 +91,22 @@ class MLIRL(OnlineRLModule):
                 "episode to T, holding the fallen state); use one of them: plain termination with "
                 "agent_past_termination: true (the official code's rollouts), or fixed_horizon alone"
             )
-        env = dataclasses.replace(env, hide_reward=True)
-        super().__init__(
-            env, total_env_steps, warmup_steps, env_steps_per_batch, buffer_size, collector, collector_workers, eval_episodes, log_every_env_steps, seed
-        )
+        super().__init__(env, training, collection, off_policy)
         check_positive(
             num_expert_trajectories=num_expert_trajectories,
             env_steps_per_iteration=env_steps_per_iteration,
-            utd_ratio=utd_ratio,
             agent_trajectories=agent_trajectories,
         )
         check_fraction(reward_gamma=reward_gamma)
-        if env_steps_per_iteration % env_steps_per_batch:
-            raise LitIRLError(f"env_steps_per_iteration ({env_steps_per_iteration}) must be a multiple of env_steps_per_batch ({env_steps_per_batch})")
+        if env_steps_per_iteration % self.env_steps_per_batch:
+            raise LitIRLError(
+                f"env_steps_per_iteration ({env_steps_per_iteration}) must be a multiple of a collection batch "
+                f"(collection.env_steps_per_batch x num_envs = {self.env_steps_per_batch})"
+            )
         if held_out_expert_trajectories < 0:
             raise LitIRLError(f"held_out_expert_trajectories must be >= 0, got {held_out_expert_trajectories}")
         self.save_hyperparameters()
         self.env_steps_per_iteration = env_steps_per_iteration
-        self.utd_ratio = utd_ratio
         self.agent_trajectories = agent_trajectories
         self.reward_gamma = reward_gamma
         self.pad_to_horizon = pad_to_horizon or env.termination == "fixed_horizon"
@@ -143,6 +137,7 @@ class MLIRL(OnlineRLModule):
         return [*self.policy.make_optimizers(), reward_optimizer], [schedule]
 
     def on_fit_start(self) -> None:
+        super().on_fit_start()
         self.expert, self.expert_mask = self.expert.to(self.device), self.expert_mask.to(self.device)
         if self.held_out is not None:
             self.held_out = self.held_out.to(self.device)
@@ -187,23 +182,14 @@ class MLIRL(OnlineRLModule):
     # ------------------------------------------------------------------- loop
     def training_step(self, batch: int, batch_idx: int) -> None:
         *policy_optimizers, reward_optimizer = self.optimizers()
-        started = time.perf_counter()
-        relabel_seconds = 0.0
+        started, relabel_before = time.perf_counter(), self.relabel_seconds
 
         # 1. Policy update: SAC steps under the current learned reward.
         stats: dict[str, torch.Tensor] = {}
         for _ in range(self.env_steps_per_iteration // self.env_steps_per_batch):
-            self.collect()
-            if not self.learning_started:
-                continue
-            for _ in range(self.utd_ratio * self.env_steps_per_batch):
-                replayed = self.replay.sample(self.policy.config.batch_size).to(self.device)
-                relabel_start = time.perf_counter()
-                with torch.no_grad():
-                    reward = self.reward(replayed)
-                relabel_seconds += time.perf_counter() - relabel_start
-                stats = self.policy.update(replayed, reward, policy_optimizers, self.manual_backward)
-        sac_done = time.perf_counter()
+            self.collect_batch()
+            stats = self.update_policy(self.reward, policy_optimizers) or stats
+        sac_seconds = time.perf_counter() - started - (self.relabel_seconds - relabel_before)
 
         # 2. Agent trajectories from the current policy; expert trajectories from the demonstrations.
         agent, agent_mask = self.sample_agent_trajectories()
@@ -213,18 +199,13 @@ class MLIRL(OnlineRLModule):
         loss, reward_stats = ml_irl_loss(
             self.reward(agent), self.reward(self.expert), self.reward_gamma, agent_mask, self.expert_mask
         )
-        reward_optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        reward_optimizer.step()
+        self.optimizer_step(loss, reward_optimizer, name="reward/loss")
         self.lr_schedulers().step()
         self.reward_steps += 1
 
-        finished = time.perf_counter()
-        sac_seconds = (sac_done - started) - relabel_seconds
         stats.update(reward_stats)
         stats.update(self.recovery_metrics(agent, agent_mask))
         stats["reward/lr"] = torch.tensor(reward_optimizer.param_groups[0]["lr"])
         stats["counters/reward_steps"] = self.reward_steps
-        stats["perf/iteration_over_sac"] = torch.tensor((finished - started) / max(sac_seconds, 1e-9))
-        self.log_training(stats)
-        self.stop_when_done()
+        stats["perf/iteration_over_sac"] = torch.tensor((time.perf_counter() - started) / max(sac_seconds, 1e-9))
+        self.end_step(stats)

@@ -3,7 +3,9 @@
 Keys of a transition: ``obs``, ``action``, ``next_obs``, ``true_reward`` (the env's, recorded
 always), ``terminated`` (bootstrapping stops) and ``done`` (the episode ended: terminated or
 truncated). When the env reward is hidden, :meth:`TransitionReplay.sample` leaves ``true_reward``
-out, so a learner cannot train on it by accident; metrics ask for it explicitly.
+out, so a learner cannot train on it by accident; metrics ask for it explicitly. Every batch put
+in the buffer (collected, model-generated, from a dataset) has exactly these keys, so that batches
+of any origin concatenate.
 """
 
 from __future__ import annotations
@@ -29,12 +31,19 @@ class TransitionReplay:
         return len(self.buffer)
 
     def extend(self, transitions: TensorDictBase) -> None:
+        keys = set(transitions.keys())
+        if keys != set(TRANSITION_KEYS):
+            missing, extra = sorted(set(TRANSITION_KEYS) - keys), sorted(keys - set(TRANSITION_KEYS))
+            raise LitIRLError(
+                f"transitions for the replay buffer must have the keys {', '.join(TRANSITION_KEYS)} "
+                f"(missing: {', '.join(missing) or 'none'}; unknown: {', '.join(extra) or 'none'})"
+            )
         self.buffer.extend(transitions)
 
     def sample(self, batch_size: int, include_true_reward: bool = False) -> TensorDictBase:
         batch = self.buffer.sample(batch_size)
         if self.hide_true_reward and not include_true_reward:
-            del batch["true_reward"]
+            batch = batch.exclude("true_reward")
         return batch
 
     def state_dict(self) -> dict:

@@ -49,14 +49,15 @@ class EnvConfig:
             registered env with Box observation and action spaces works.
         termination: ``plain``, ``fixed_horizon`` or ``absorbing`` (module docstring).
         max_episode_steps: horizon T; ``None`` keeps the env's own (1000 for the MuJoCo envs).
-        hide_reward: the learner never sees the env reward (IRL); it is still recorded as
-            ``true_reward`` for evaluation and metrics.
+
+    Whether a learner sees the env reward is not a setting: it follows from the learner (SAC on the
+    env reward does, IRL and SAC on a learned reward do not); the env reward is always recorded as
+    ``true_reward`` for evaluation and metrics.
     """
 
     env_id: str = "Hopper-v5"
     termination: Termination = "plain"
     max_episode_steps: int | None = None
-    hide_reward: bool = False
 
     def __post_init__(self) -> None:
         if self.termination not in TERMINATIONS:

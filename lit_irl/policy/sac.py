@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import torch
 from tensordict import TensorDictBase
@@ -85,6 +86,20 @@ def frozen(module: nn.Module) -> Iterator[None]:
             p.requires_grad_(True)
 
 
+class OptimizerStep(Protocol):
+    def __call__(self, loss: torch.Tensor, *optimizers: Any, name: str = "loss") -> bool: ...
+
+
+def plain_step(loss: torch.Tensor, *optimizers: Any, name: str = "loss") -> bool:
+    """zero_grad, backward, step: the optimizer step outside Lightning (tests, benchmarks)."""
+    for optimizer in optimizers:
+        optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    for optimizer in optimizers:
+        optimizer.step()
+    return True
+
+
 def _adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
     # fused Adam is ~2x faster than the default per-parameter loop on CPU at these sizes (measured in
     # tools/bench_throughput.py); it exists for CPU and CUDA tensors alike.
@@ -140,36 +155,22 @@ class SACPolicy(nn.Module):
         return actor_loss, alpha_loss, {"loss/actor": actor_loss.detach(), "loss/alpha": alpha_loss.detach(), "entropy": entropy}
 
     # ---- the update: which losses, in which order ----
-    def update(
-        self,
-        batch: TensorDictBase,
-        reward: torch.Tensor,
-        optimizers: list,
-        backward: Callable[[torch.Tensor], None] = torch.Tensor.backward,
-    ) -> dict[str, torch.Tensor]:
+    def update(self, batch: TensorDictBase, reward: torch.Tensor, optimizers: list, step: OptimizerStep = plain_step) -> dict[str, torch.Tensor]:
         """One SAC update on ``batch`` with the given per-transition ``reward`` (shape ``(B,)``).
 
-        ``backward`` is ``LightningModule.manual_backward`` inside Lightning (DDP gradient sync,
-        precision); ``optimizers`` come from :meth:`make_optimizers` (possibly Lightning-wrapped).
+        ``optimizers`` come from :meth:`make_optimizers` (possibly Lightning-wrapped); ``step`` is
+        the learner's :meth:`~lit_irl.algos.learner.Learner.optimizer_step` inside Lightning
+        (``manual_backward`` for DDP and precision, the NaN guard).
         """
         critic_opt, actor_opt, *alpha_opt = optimizers
         critic_loss, stats = self.critic_loss(batch, reward)
-        critic_opt.zero_grad(set_to_none=True)
-        backward(critic_loss)
-        critic_opt.step()
+        step(critic_loss, critic_opt, name="loss/critic")
 
         if int(self.updates) % self.config.actor_update_every == 0:
             actor_loss, alpha_loss, actor_stats = self.actor_loss(batch["obs"])
             stats.update(actor_stats)
             # The two losses touch disjoint parameters: one backward pass serves both.
-            actor_opt.zero_grad(set_to_none=True)
-            if alpha_opt:
-                alpha_opt[0].zero_grad(set_to_none=True)
-                backward(actor_loss + alpha_loss)
-                alpha_opt[0].step()
-            else:
-                backward(actor_loss)
-            actor_opt.step()
+            step(actor_loss + alpha_loss if alpha_opt else actor_loss, actor_opt, *alpha_opt, name="loss/actor")
 
         self.update_target()
         self.updates += 1

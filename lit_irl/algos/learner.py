@@ -1,0 +1,427 @@
+"""The base of every learner: progress, stopping, evaluation, logging, checkpoints, the NaN guard.
+
+A learner subclasses :class:`Learner` (or one of its kinds: :class:`~lit_irl.algos.off_policy.OffPolicyLearner`,
+:class:`~lit_irl.algos.on_policy.OnPolicyLearner`, :class:`~lit_irl.algos.offline.OfflineLearner`),
+builds its networks in ``__init__`` and writes its loop in ``training_step`` (manual optimization),
+ending it with :meth:`Learner.end_step`.
+
+**Progress** is counted in the learner's own unit (:attr:`Learner.progress_unit`): env steps for
+learners that step an env (summed over DDP ranks), gradient steps for offline ones. The budget
+(``training.total_steps``), logging, evaluation and checkpoints are scheduled on it, and every
+TensorBoard scalar is written against it. Lightning's ``global_step`` (which counts optimizer
+steps, all optimizers together) drives nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+from lightning import LightningModule
+from torch.utils.data import DataLoader, IterableDataset
+
+from lit_irl import runtime
+from lit_irl.data.collect import derive_seed
+from lit_irl.envs import EnvConfig, probe_env
+from lit_irl.errors import LitIRLError, check_positive
+from lit_irl.evaluation import Evaluator
+from lit_irl.metrics import ReturnStats
+
+CHECKPOINT_FORMAT = 1
+PROGRESS_UNITS = {"env_steps": "env steps", "gradient_steps": "gradient steps"}
+
+
+@dataclass
+class TrainingConfig:
+    """Budget, logging, evaluation, seeding and the NaN guard of any learner.
+
+    Steps are counted in the learner's progress unit: env steps (all DDP ranks together) for
+    learners that step an env (SAC, ML-IRL, PPO), gradient steps for offline learners (BC).
+
+    Attributes:
+        total_steps: stop after this many steps of the progress unit.
+        log_every: write training scalars every this many steps.
+        eval_episodes: deterministic episodes on the real env per evaluation and in ``validate`` / ``test``.
+        seed: network initialisation (identical on every rank) and, combined with the rank,
+            collection, sampling and update noise.
+        on_nonfinite: ``stop`` (default): a non-finite loss, gradient or parameter stops training with
+            one line naming it and the last good checkpoint, which is never overwritten by it;
+            ``skip``: a non-finite loss or gradient skips that optimizer step (counted, logged as
+            ``guard/skipped_steps``), up to ``max_skipped_steps`` times, then stops.
+        max_skipped_steps: the bound of ``skip``.
+    """
+
+    total_steps: int = 1_000_000
+    log_every: int = 1_000
+    eval_episodes: int = 10
+    seed: int = 0
+    on_nonfinite: Literal["stop", "skip"] = "stop"
+    max_skipped_steps: int = 100
+
+    def __post_init__(self) -> None:
+        check_positive(total_steps=self.total_steps, log_every=self.log_every, eval_episodes=self.eval_episodes)
+        if self.seed < 0:
+            raise LitIRLError(f"seed must be >= 0, got {self.seed}")
+        if self.on_nonfinite not in ("stop", "skip"):
+            raise LitIRLError(f"on_nonfinite must be stop or skip, got {self.on_nonfinite!r}")
+        if self.max_skipped_steps < 0:
+            raise LitIRLError(f"max_skipped_steps must be >= 0, got {self.max_skipped_steps}")
+
+
+class NonFiniteError(LitIRLError):
+    """Training produced a non-finite loss, gradient or parameter (see ``training.on_nonfinite``)."""
+
+
+class _Batches(IterableDataset):
+    """An endless stream of batch indices: learners draw their data inside ``training_step``
+    (from envs, a replay buffer or a dataset with their own saved random stream: exact resume)."""
+
+    def __iter__(self):
+        return itertools.count()
+
+
+def all_gather_objects(obj: Any) -> list[Any]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        gathered: list[Any] = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(gathered, obj)
+        return gathered
+    return [obj]
+
+
+class Learner(LightningModule):
+    """Base of every learner; see the module docstring.
+
+    Subclasses set :attr:`progress_unit`, :attr:`uses_env_reward` and :attr:`actor` (the policy
+    evaluated on the real env, :class:`lit_irl.nn.Actor`).
+    """
+
+    progress_unit: ClassVar[str] = "env_steps"
+    # Whether the learner trains on the env's reward. When false the env reward is only recorded
+    # (``true_reward``) for evaluation and metrics; a test per learner proves it never reaches a loss.
+    uses_env_reward: ClassVar[bool] = False
+    actor: torch.nn.Module
+
+    def __init__(self, env: EnvConfig, training: TrainingConfig) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.env_config = env
+        self.env_spec = probe_env(env)
+        self.training_config = training
+        self.total_steps = training.total_steps
+        self.seed = training.seed
+        self.eval_episodes = training.eval_episodes
+        # The counter that drives the learner lives in the state dict, hence in every checkpoint.
+        self.register_buffer(self.progress_unit, torch.zeros((), dtype=torch.long))
+        self.register_buffer("skipped_steps", torch.zeros((), dtype=torch.long))
+        self.save_run_state = True  # the checkpoint callback turns it off for light kept checkpoints
+        # Same initial networks on every rank (DDP also broadcasts rank 0's, this makes it moot).
+        torch.manual_seed(training.seed)
+
+        self.eval_returns = ReturnStats()
+        self.last_eval_return: float | None = None
+        self._evaluator: Evaluator | None = None
+        self._pending_rng: dict | None = None
+        self._meter = (time.perf_counter(), 0)  # (time, progress) at the last log
+        self.throughput: float | None = None  # progress units per second over the last logging period
+        self._progress_at_batch_start = 0
+
+    # --------------------------------------------------------------- progress
+    @property
+    def progress(self) -> int:
+        return int(getattr(self, self.progress_unit))
+
+    def advance(self, amount: int) -> None:
+        counter = getattr(self, self.progress_unit)
+        counter += amount
+
+    @property
+    def progress_label(self) -> str:
+        return PROGRESS_UNITS.get(self.progress_unit, self.progress_unit.replace("_", " "))
+
+    @property
+    def world_size(self) -> int:
+        return self.trainer.world_size if self._trainer is not None else 1
+
+    def setup(self, stage: str) -> None:
+        runtime.configure_threads()
+        runtime.silence_known_warnings()
+        if stage == "fit":
+            # The learner's random stream (sampling, update noise) differs per rank.
+            runtime.seed_learner_streams(derive_seed(self.seed, self.global_rank, 1))
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(_Batches(), batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        # During fit, evaluation is the Evaluation callback's (scheduled on the progress unit, logged
+        # against it); Lightning's end-of-epoch validation would only repeat it.
+        fitting = self._trainer is not None and self.trainer.state.fn == "fit"
+        return DataLoader([] if fitting else list(range(self.eval_episodes)), batch_size=None)
+
+    def test_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self._progress_at_batch_start = self.progress
+
+    def batch_crossed(self, every: int) -> bool:
+        """Whether the progress of the current ``training_step`` crossed a multiple of ``every``:
+        the schedule of logging, evaluation and checkpoints."""
+        return self.progress // every > self._progress_at_batch_start // every
+
+    def stop_when_done(self) -> None:
+        if self.progress >= self.total_steps:
+            self.trainer.should_stop = True
+
+    def end_step(self, stats: dict[str, torch.Tensor]) -> None:
+        """What closes every ``training_step``: the NaN guard, logging, stopping at the budget."""
+        self.check_parameters_finite()
+        self.log_training(stats)
+        self.stop_when_done()
+
+    # ------------------------------------------------------------- the guard
+    def optimizer_step(self, loss: torch.Tensor, *optimizers: Any, name: str = "loss") -> bool:
+        """``zero_grad``, backward (``manual_backward``: DDP, precision), then the steps of
+        ``optimizers`` unless the loss or the gradient is non-finite (see ``training.on_nonfinite``).
+        Returns whether the step was taken."""
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        problem = None
+        if not torch.isfinite(loss):
+            problem = f"non-finite {name} ({float(loss)})"
+        else:
+            grads = [p.grad for optimizer in optimizers for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+            # Checked after backward, i.e. after DDP averaged them: every rank decides alike.
+            if grads and not torch.isfinite(torch.stack(torch._foreach_norm(grads))).all():
+                problem = f"non-finite gradient of {name}"
+        if problem is None:
+            for optimizer in optimizers:
+                optimizer.step()
+            return True
+        self._non_finite(problem, skippable=True)
+        return False
+
+    def check_parameters_finite(self) -> None:
+        params = [p for p in self.parameters()]
+        if params and not torch.isfinite(torch.stack(torch._foreach_norm(params))).all():
+            bad = next(name for name, p in self.named_parameters() if not torch.isfinite(p).all())
+            self._non_finite(f"non-finite parameter {bad}", skippable=False)
+
+    def _non_finite(self, problem: str, skippable: bool) -> None:
+        config = self.training_config
+        if skippable and config.on_nonfinite == "skip" and int(self.skipped_steps) < config.max_skipped_steps:
+            self.skipped_steps += 1
+            return
+        last = None
+        if self._trainer is not None and self.trainer.checkpoint_callback is not None:
+            last = getattr(self.trainer.checkpoint_callback, "last_model_path", None) or None
+        where = f"the last good checkpoint is {last}" if last else "no checkpoint was written before it"
+        why = (
+            f"{config.max_skipped_steps} optimizer steps were already skipped (training.max_skipped_steps)"
+            if skippable and config.on_nonfinite == "skip"
+            else "lower the learning rates, or set training.on_nonfinite: skip to skip such steps"
+        )
+        raise NonFiniteError(f"{problem} at {self.progress_label.rstrip('s')} {self.progress:,}: training stopped; {where}; {why}")
+
+    # ---------------------------------------------------------------- logging
+    def extra_metrics(self, elapsed: float) -> dict[str, float]:
+        """Scalars a kind of learner adds to every log (throughput of updates, training returns)."""
+        return {}
+
+    def log_training(self, stats: dict[str, torch.Tensor]) -> None:
+        """Write scalars against the progress unit, every ``training.log_every`` steps of it."""
+        if not self.batch_crossed(self.training_config.log_every) or self.trainer.logger is None:
+            return
+        now, progress = time.perf_counter(), self.progress
+        last_time, last_progress = self._meter
+        elapsed = max(now - last_time, 1e-9)
+        metrics = {k: float(v) for k, v in stats.items()}
+        metrics[f"perf/{self.progress_unit}_per_s"] = (progress - last_progress) / elapsed
+        metrics[f"counters/{self.progress_unit}"] = progress
+        if int(self.skipped_steps):
+            metrics["guard/skipped_steps"] = int(self.skipped_steps)
+        metrics.update(self.extra_metrics(elapsed))
+        self._meter = (now, progress)
+        self.throughput = metrics[f"perf/{self.progress_unit}_per_s"]
+        self.log_scalars(metrics)
+
+    def log_scalars(self, metrics: dict[str, float]) -> None:
+        if self.trainer.logger is not None:
+            for logger in self.trainer.loggers:
+                logger.log_metrics(metrics, step=self.progress)
+
+    def on_fit_start(self) -> None:
+        # TensorBoard's x-axis is a bare "step": say once, in the run, which unit it counts.
+        for logger in self.trainer.loggers:
+            experiment = getattr(logger, "experiment", None)
+            if self.global_rank == 0 and hasattr(experiment, "add_text"):
+                experiment.add_text("x_axis", f"Every scalar of this run is logged against **{self.progress_label}** ({type(self).__name__}).", 0)
+
+    def progress_postfix(self) -> dict[str, str]:
+        """What the progress bar shows beside the count."""
+        postfix = {}
+        if self.throughput:
+            postfix["steps/s"] = f"{self.throughput:.0f}"
+        if self.last_eval_return is not None:
+            postfix["eval_return"] = f"{self.last_eval_return:.1f}"
+        return postfix
+
+    # ------------------------------------------------------------- evaluation
+    def evaluator(self) -> Evaluator:
+        if self._evaluator is None:
+            self._evaluator = Evaluator(self.env_config, self.seed)
+        return self._evaluator
+
+    def run_evaluation(self) -> dict[str, float]:
+        """``eval_episodes`` deterministic episodes on the real env, split over ranks; logs true-return mean/std."""
+        episodes = list(range(self.global_rank, self.eval_episodes, self.world_size))
+        was_training = self.actor.training
+        self.actor.eval()
+        returns = [ret for ret, _ in self.evaluator().run(self.actor, episodes)]
+        self.actor.train(was_training)
+        self.eval_returns.update(torch.as_tensor(returns, dtype=torch.float64))
+        stats = self.eval_returns.compute()
+        self.eval_returns.reset()
+        result = {"eval/return_mean": float(stats["mean"]), "eval/return_std": float(stats["std"])}
+        self.last_eval_return = result["eval/return_mean"]
+        self.log_scalars(result)
+        return result
+
+    def on_validation_epoch_start(self) -> None:
+        self._episode_results: list[tuple[int, float, int]] = []
+
+    on_test_epoch_start = on_validation_epoch_start
+
+    def _episode_step(self, episode: int) -> None:
+        ((ret, length),) = self.evaluator().run(self.actor, [int(episode)])
+        self.eval_returns.update(torch.tensor([ret], dtype=torch.float64))
+        self._episode_results.append((int(episode), ret, length))
+
+    def validation_step(self, batch: int, batch_idx: int) -> None:
+        self._episode_step(batch)
+
+    def test_step(self, batch: int, batch_idx: int) -> None:
+        self._episode_step(batch)
+
+    def _log_episode_results(self, prefix: str) -> None:
+        stats = self.eval_returns.compute()
+        self.eval_returns.reset()
+        self.log_dict({f"{prefix}/return_mean": stats["mean"].float(), f"{prefix}/return_std": stats["std"].float()}, sync_dist=False)
+        rows = [row for rank_rows in all_gather_objects(self._episode_results) for row in rank_rows]
+        if self.global_rank == 0 and prefix == "test":
+            from lit_irl.reporting import print_episode_table
+
+            print_episode_table(self.env_config.env_id, type(self).__name__, self.progress, self.progress_label, sorted(rows))
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_episode_results("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_episode_results("test")
+
+    # ------------------------------------------------------------ checkpoints
+    def checkpoint_identity(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "algo": type(self).__name__,
+            "env_id": self.env_config.env_id,
+            "termination": self.env_config.termination,
+            "obs_dim": self.env_spec.obs_dim,
+            "act_dim": self.env_spec.act_dim,
+            "progress_unit": self.progress_unit,
+            "actor": self.actor.spec(),  # an exported or rolled-out policy rebuilds its own architecture
+        }
+
+    def run_state(self) -> dict[str, Any]:
+        """This rank's state beyond networks and optimizers (random streams; kinds add theirs)."""
+        return {"rng": runtime.rng_states(), "last_eval_return": self.last_eval_return}
+
+    def load_run_state(self, state: dict[str, Any]) -> None:
+        self.last_eval_return = state.get("last_eval_return")
+        # Applied in on_train_start, after Lightning has finished its own set-up.
+        self._pending_rng = state["rng"]
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["lit_irl"] = self.checkpoint_identity()
+        if self._trainer is None or self.trainer.state.fn != "fit" or not self.save_run_state:
+            return
+        # Every rank has its own streams (and envs, buffers): rank 0 writes them all. The key keeps
+        # its first name so that checkpoints of every lit_irl version resume.
+        checkpoint["collection"] = all_gather_objects(self.run_state())
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.check_checkpoint(checkpoint)
+        states = checkpoint.get("collection")
+        if self._trainer is None or self.trainer.state.fn != "fit":
+            return
+        if states is None:
+            self.warn_no_run_state()
+            return
+        if len(states) != self.world_size:
+            import warnings
+
+            warnings.warn(
+                f"checkpoint was written by {len(states)} rank(s), this run has {self.world_size}: "
+                "network and optimizer state resume exactly, random streams (and collection) restart"
+            )
+            return
+        self.load_run_state(states[self.global_rank])
+
+    def warn_no_run_state(self) -> None:
+        """A checkpoint without run state (a light or compact one): networks, optimizers and counters resume."""
+
+    def check_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        found = checkpoint.get("lit_irl")
+        ours = self.checkpoint_identity()
+        where = f"checkpoint {self._trainer.ckpt_path}" if self._trainer is not None and self._trainer.ckpt_path else "the checkpoint"
+        if found is None:
+            raise LitIRLError(f"{where} was not written by lit_irl (no 'lit_irl' entry); pass a checkpoint from `lit-irl fit`")
+        if found.get("format") != CHECKPOINT_FORMAT:
+            raise LitIRLError(
+                f"{where} has checkpoint format {found.get('format')}, this lit_irl reads format {CHECKPOINT_FORMAT}; "
+                "resume it with the lit_irl version that wrote it"
+            )
+        if found["algo"] != ours["algo"]:
+            raise LitIRLError(
+                f"{where} was written by {found['algo']}, this run is {ours['algo']}; "
+                f"use --model lit_irl.algos.{found['algo']} or a {ours['algo']} checkpoint"
+            )
+        for key in ("env_id", "obs_dim", "act_dim", "termination"):
+            if found.get(key) != ours[key]:
+                raise LitIRLError(
+                    f"{where} is for {found['env_id']} (obs {found['obs_dim']}, act {found['act_dim']}, termination "
+                    f"{found.get('termination')}), this run is for {ours['env_id']} (obs {ours['obs_dim']}, act "
+                    f"{ours['act_dim']}, termination {ours['termination']}); use a checkpoint of the same env and config"
+                )
+        ours_shapes = {k: tuple(v.shape) for k, v in self.state_dict().items()}
+        # Counters added to lit_irl after a checkpoint was written start at zero.
+        optional = {"skipped_steps"}
+        theirs = set(checkpoint.get("state_dict", {}))
+        missing, unexpected = sorted(set(ours_shapes) - theirs - optional), sorted(theirs - set(ours_shapes))
+        if missing or unexpected:
+            raise LitIRLError(
+                f"{where} holds other networks than this config builds (missing: {', '.join(missing[:4]) or 'none'}; "
+                f"not in this config: {', '.join(unexpected[:4]) or 'none'}); use the config the checkpoint was "
+                "trained with (its run folder keeps it as config.yaml)"
+            )
+        for key, value in checkpoint.get("state_dict", {}).items():
+            if key in ours_shapes and tuple(value.shape) != ours_shapes[key]:
+                raise LitIRLError(
+                    f"{where} has {key} of shape {tuple(value.shape)}, this config builds {ours_shapes[key]}; "
+                    "use the config the checkpoint was trained with (its run folder keeps it as config.yaml)"
+                )
+        for key in optional & set(ours_shapes) - theirs:
+            checkpoint["state_dict"][key] = torch.zeros_like(self.state_dict()[key])
+
+    def on_train_start(self) -> None:
+        if self._pending_rng is not None:
+            runtime.restore_rng_states(self._pending_rng)
+            self._pending_rng = None
+        self._meter = (time.perf_counter(), self.progress)
+        # Lightning runs at least one batch after a resume; a finished run must not grow by one.
+        self.stop_when_done()
+

@@ -1,0 +1,129 @@
+"""Off-policy learners: collection into a replay buffer, random warm-up, one relabel-and-update loop.
+
+SAC, ML-IRL (and later GAIL, AIRL, SQIL, f-IRL, AIHF, MOPO) differ in *which reward* a replayed
+batch is trained on, not in how: :meth:`OffPolicyLearner.update_policy` samples, computes the
+reward with the function it is given (the env's, a frozen or a learned reward) and makes the
+policy step's update.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from tensordict import TensorDictBase
+
+from lit_irl.algos.learner import TrainingConfig
+from lit_irl.algos.online import CollectionConfig, OnlineLearner
+from lit_irl.data import TransitionReplay
+from lit_irl.envs import EnvConfig
+from lit_irl.errors import LitIRLError, check_positive
+
+RewardFn = Callable[[TensorDictBase], torch.Tensor]
+
+
+@dataclass
+class OffPolicyConfig:
+    """Replay and the update schedule of an off-policy learner (per DDP rank).
+
+    Attributes:
+        buffer_size: replay capacity in transitions.
+        warmup_steps: env steps with uniformly random actions before the first update.
+        utd_ratio: policy updates per env step (update-to-data ratio).
+    """
+
+    buffer_size: int = 1_000_000
+    warmup_steps: int = 5_000
+    utd_ratio: int = 1
+
+    def __post_init__(self) -> None:
+        check_positive(buffer_size=self.buffer_size, utd_ratio=self.utd_ratio)
+        if self.warmup_steps < 0:
+            raise LitIRLError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.warmup_steps > self.buffer_size:
+            # The replay never holds more than buffer_size transitions, so updates would never start.
+            raise LitIRLError(f"warmup_steps ({self.warmup_steps}) exceeds buffer_size ({self.buffer_size}); lower warmup_steps or raise buffer_size")
+
+
+class OffPolicyLearner(OnlineLearner):
+    """Base of off-policy learners; its ``policy`` is a policy step with ``update(batch, reward,
+    optimizers, step)`` and an ``updates`` counter buffer (:class:`lit_irl.policy.SACPolicy`)."""
+
+    policy: torch.nn.Module
+
+    def __init__(self, env: EnvConfig, training: TrainingConfig, collection: CollectionConfig, off_policy: OffPolicyConfig) -> None:
+        super().__init__(env, training, collection, warmup_steps=off_policy.warmup_steps)
+        self.off_policy_config = off_policy
+        self.replay: TransitionReplay | None = None
+        self.relabel_seconds = 0.0  # time spent computing rewards of replayed batches
+        self._updates_at_last_log = 0
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        if stage == "fit" and self.replay is None:
+            self.replay = TransitionReplay(self.off_policy_config.buffer_size, hide_true_reward=not self.uses_env_reward)
+
+    # ------------------------------------------------------------ the loop
+    def collect_batch(self) -> None:
+        """One collection batch into the replay buffer; uniformly random actions during warm-up."""
+        warming_up = self.progress // self.world_size < self.warmup_steps
+        transitions, _ = self.collect(None if warming_up else self.actor)
+        self.replay.extend(transitions.reshape(-1))
+
+    @property
+    def learning_started(self) -> bool:
+        # On the buffer, not on env steps: after a resume from a checkpoint without collection
+        # state the buffer first refills (with the current policy) before updates continue.
+        return len(self.replay) >= max(self.warmup_steps, 1)
+
+    def update_policy(self, reward_fn: RewardFn, optimizers: list, updates: int | None = None) -> dict[str, torch.Tensor]:
+        """``updates`` policy updates (default: ``utd_ratio`` per env step of a collection batch),
+        each on a replayed batch relabelled by ``reward_fn`` (no gradient flows into it)."""
+        stats: dict[str, torch.Tensor] = {}
+        if not self.learning_started:
+            return stats
+        if updates is None:
+            updates = self.off_policy_config.utd_ratio * self.env_steps_per_batch
+        batch_size = self.policy.config.batch_size
+        for _ in range(updates):
+            batch = self.replay.sample(batch_size, include_true_reward=self.uses_env_reward).to(self.device)
+            started = time.perf_counter()
+            with torch.no_grad():
+                reward = reward_fn(batch)
+            self.relabel_seconds += time.perf_counter() - started
+            stats = self.policy.update(batch, reward, optimizers, self.optimizer_step)
+        return stats
+
+    # ------------------------------------------------------------ reporting
+    @property
+    def updates(self) -> int:
+        return int(self.policy.updates)
+
+    def extra_metrics(self, elapsed: float) -> dict[str, float]:
+        metrics = super().extra_metrics(elapsed)
+        metrics["perf/updates_per_s"] = (self.updates - self._updates_at_last_log) * self.world_size / elapsed
+        metrics["counters/updates"] = self.updates
+        self._updates_at_last_log = self.updates
+        return metrics
+
+    def on_train_start(self) -> None:
+        super().on_train_start()
+        self._updates_at_last_log = self.updates
+
+    # ------------------------------------------------------------ run state
+    def run_state(self) -> dict[str, Any]:
+        return {**super().run_state(), "replay": self.replay.state_dict()}
+
+    def load_run_state(self, state: dict[str, Any]) -> None:
+        super().load_run_state(state)
+        self.replay.load_state_dict(state["replay"])
+
+    def warn_no_run_state(self) -> None:
+        warnings.warn(
+            "the checkpoint holds no collection state (replay buffer, env, RNG): networks, optimizers and counters "
+            f"resume; the replay buffer refills with the current policy for {self.warmup_steps} steps before updates continue"
+        )
