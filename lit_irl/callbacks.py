@@ -109,26 +109,21 @@ class ProgressBar(TQDMProgressBar):
 
     def __init__(self, refresh_rate: int = 1) -> None:
         super().__init__(refresh_rate=refresh_rate)
-        self.interactive = sys.stderr.isatty()
+        self.interactive = sys.stdout.isatty()
+        if not self.interactive:
+            self.disable()  # every bar is built disabled; on_train_batch_end prints lines instead
 
     def on_train_epoch_start(self, trainer: Trainer, module: LightningModule) -> None:
-        if not self.interactive:
-            return
         super().on_train_epoch_start(trainer, module)
         self.train_progress_bar.reset(total=module.total_steps)
         self.train_progress_bar.n = module.progress
         self.train_progress_bar.unit = f" {module.progress_label}"
 
-    def init_train_tqdm(self):
-        bar = super().init_train_tqdm()
-        bar.disable = not self.interactive
-        return bar
-
     def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
         if not self.interactive:
             if trainer.is_global_zero and (module.batch_crossed(module.training_config.log_every) or trainer.should_stop):
                 fields = "  ".join(f"{k} {v}" for k, v in module.progress_postfix().items())
-                print(f"{module.progress_label} {module.progress:,}/{module.total_steps:,}  {fields}", file=sys.stderr, flush=True)
+                print(f"{module.progress_label} {module.progress:,}/{module.total_steps:,}  {fields}", flush=True)
             return
         bar = self.train_progress_bar
         # About 200 refreshes per run whatever its length: cheap in the loop.
@@ -136,7 +131,3 @@ class ProgressBar(TQDMProgressBar):
             bar.n = module.progress
             bar.set_postfix(module.progress_postfix(), refresh=False)
             bar.refresh()
-
-    def on_train_end(self, trainer: Trainer, module: LightningModule) -> None:
-        if self.interactive:
-            super().on_train_end(trainer, module)

@@ -32,6 +32,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 import lit_irl.algos  # noqa: F401  (makes ``--model SAC`` resolvable by its short name)
 from lit_irl.callbacks import Evaluation, ProgressBar, ProgressCheckpoint
 from lit_irl.checkpoint_io import AtomicCheckpointIO
+from lit_irl import runtime
 from lit_irl.errors import LitIRLError
 
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -200,6 +201,7 @@ class RunFolderConfig(SaveConfigCallback):
 
 
 def main(args: list[str] | None = None) -> None:
+    runtime.silence_known_warnings()
     try:
         LitIRLCLI(
             LightningModule,

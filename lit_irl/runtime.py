@@ -5,6 +5,7 @@ Called by every learner's ``setup`` (and by the CLI before anything runs); each 
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import warnings
@@ -37,9 +38,24 @@ def configure_threads() -> None:
         torch.set_num_threads(1)
 
 
+# Log lines of Lightning's that are not about the run: an advertisement for a logging service.
+KNOWN_NOISE_LOG_LINES = ("litlogger",)
+
+
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(noise in message for noise in KNOWN_NOISE_LOG_LINES)
+
+
 def silence_known_warnings() -> None:
+    """Silence what concerns no user of lit_irl (listed above), at the source: warnings filters and
+    a filter on Lightning's console log handlers."""
     for pattern in KNOWN_HARMLESS_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
+    for handler in logging.getLogger("lightning.pytorch").handlers:
+        if not any(isinstance(f, _DropNoise) for f in handler.filters):
+            handler.addFilter(_DropNoise())
 
 
 def seed_learner_streams(seed: int) -> None:

@@ -5,10 +5,25 @@ one of its kinds: :class:`OffPolicyLearner` (SAC, ML-IRL), :class:`OnlineLearner
 :class:`OfflineLearner` (BC).
 """
 
+from lit_irl.algos.bc import BC
 from lit_irl.algos.learner import Learner, TrainingConfig
 from lit_irl.algos.ml_irl import MLIRL
 from lit_irl.algos.off_policy import OffPolicyConfig, OffPolicyLearner
+from lit_irl.algos.offline import OfflineLearner
 from lit_irl.algos.online import CollectionConfig, OnlineLearner
+from lit_irl.algos.ppo import PPO
 from lit_irl.algos.sac import SAC
 
-__all__ = ["MLIRL", "SAC", "CollectionConfig", "Learner", "OffPolicyConfig", "OffPolicyLearner", "OnlineLearner", "TrainingConfig"]
+__all__ = [
+    "BC",
+    "MLIRL",
+    "PPO",
+    "SAC",
+    "CollectionConfig",
+    "Learner",
+    "OffPolicyConfig",
+    "OffPolicyLearner",
+    "OfflineLearner",
+    "OnlineLearner",
+    "TrainingConfig",
+]

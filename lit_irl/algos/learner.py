@@ -183,10 +183,10 @@ class Learner(LightningModule):
         self.stop_when_done()
 
     # ------------------------------------------------------------- the guard
-    def optimizer_step(self, loss: torch.Tensor, *optimizers: Any, name: str = "loss") -> bool:
-        """``zero_grad``, backward (``manual_backward``: DDP, precision), then the steps of
-        ``optimizers`` unless the loss or the gradient is non-finite (see ``training.on_nonfinite``).
-        Returns whether the step was taken."""
+    def optimizer_step(self, loss: torch.Tensor, *optimizers: Any, name: str = "loss", max_grad_norm: float | None = None) -> bool:
+        """``zero_grad``, backward (``manual_backward``: DDP, precision), gradient-norm clipping
+        (``max_grad_norm``), then the steps of ``optimizers`` unless the loss or the gradient is
+        non-finite (see ``training.on_nonfinite``). Returns whether the step was taken."""
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -196,8 +196,11 @@ class Learner(LightningModule):
         else:
             grads = [p.grad for optimizer in optimizers for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
             # Checked after backward, i.e. after DDP averaged them: every rank decides alike.
-            if grads and not torch.isfinite(torch.stack(torch._foreach_norm(grads))).all():
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else torch.zeros(())
+            if not torch.isfinite(norm):
                 problem = f"non-finite gradient of {name}"
+            elif max_grad_norm is not None and norm > max_grad_norm:
+                torch._foreach_mul_(grads, max_grad_norm / (float(norm) + 1e-6))
         if problem is None:
             for optimizer in optimizers:
                 optimizer.step()

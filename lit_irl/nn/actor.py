@@ -34,6 +34,7 @@ LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # so an expert action exactly at a bound gets a large but finite log-density instead of inf/nan.
 BOUND_EPS = 1e-6
 OBS_CLIP = 10.0  # standardized observations are clipped (as in the PPO reference implementations)
+STD_FLOOR_FRACTION = 0.1
 
 
 @runtime_checkable
@@ -53,22 +54,29 @@ class Actor(Protocol):
     def spec(self) -> dict[str, Any]: ...
 
 
+def floored_std(std: torch.Tensor, min_std: float = 1e-6) -> torch.Tensor:
+    """Per-dimension stds floored at ``STD_FLOOR_FRACTION`` (0.1) of their median (and ``min_std``).
+
+    With few data (one expert trajectory) a dimension can be (nearly) constant; dividing by its std
+    would scale other values of it by up to 1e6 and let that one dimension decide the output. With
+    the floor it weighs at most ten times a typical dimension.
+    """
+    return std.clamp(min=max(STD_FLOOR_FRACTION * float(std.median()), min_std))
+
+
 class ObservationNormalizer(nn.Module):
     """``clip((obs - mean) / std, +-10)`` with statistics that are either set once (from a dataset)
-    or accumulated from batches (running mean and variance, Chan et al.'s parallel update)."""
+    or accumulated from batches (running mean and variance, Chan et al.'s parallel update).
+    The std of each dimension is floored (:func:`floored_std`).
+    """
 
-    def __init__(self, dim: int, min_std: float = 1e-2) -> None:
+    def __init__(self, dim: int, min_std: float = 1e-4) -> None:
         super().__init__()
         self.min_std = min_std
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("var", torch.ones(dim))
+        self.register_buffer("std", torch.ones(dim))
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
-
-    @property
-    def std(self) -> torch.Tensor:
-        # A floor, not 1e-6: a dimension that is (nearly) constant in the data would otherwise scale
-        # any other value by ~1e6. 1e-2 of a standardized unit keeps it informative and bounded.
-        return self.var.sqrt().clamp(min=self.min_std)
 
     @torch.no_grad()
     def update(self, obs: torch.Tensor) -> None:
@@ -83,9 +91,11 @@ class ObservationNormalizer(nn.Module):
         self.mean += delta * weight
         self.var.copy_((self.var * float(self.count) + batch_var * n + delta.pow(2) * float(self.count) * weight) / float(total))
         self.count.copy_(total)
+        self.std.copy_(floored_std(self.var.sqrt(), self.min_std))
 
     @torch.no_grad()
     def set(self, obs: torch.Tensor) -> None:
+        """Statistics of these observations only (e.g. a dataset's)."""
         self.count.zero_()
         self.mean.zero_()
         self.var.fill_(1.0)

@@ -3,6 +3,7 @@
 An algorithm (SAC, ML-IRL, later MOPO / AIHF) owns a policy step and decides which rewards it sees.
 """
 
+from lit_irl.policy.ppo import PPOConfig, PPOPolicy
 from lit_irl.policy.sac import SACConfig, SACPolicy
 
-__all__ = ["SACConfig", "SACPolicy"]
+__all__ = ["PPOConfig", "PPOPolicy", "SACConfig", "SACPolicy"]

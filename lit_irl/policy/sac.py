@@ -87,14 +87,17 @@ def frozen(module: nn.Module) -> Iterator[None]:
 
 
 class OptimizerStep(Protocol):
-    def __call__(self, loss: torch.Tensor, *optimizers: Any, name: str = "loss") -> bool: ...
+    def __call__(self, loss: torch.Tensor, *optimizers: Any, name: str = "loss", max_grad_norm: float | None = None) -> bool: ...
 
 
-def plain_step(loss: torch.Tensor, *optimizers: Any, name: str = "loss") -> bool:
-    """zero_grad, backward, step: the optimizer step outside Lightning (tests, benchmarks)."""
+def plain_step(loss: torch.Tensor, *optimizers: Any, name: str = "loss", max_grad_norm: float | None = None) -> bool:
+    """zero_grad, backward, (clip), step: the optimizer step outside Lightning (tests, benchmarks)."""
     for optimizer in optimizers:
         optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if max_grad_norm is not None:
+        params = [p for optimizer in optimizers for group in optimizer.param_groups for p in group["params"]]
+        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
     for optimizer in optimizers:
         optimizer.step()
     return True

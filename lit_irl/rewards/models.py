@@ -17,9 +17,9 @@ from torch import nn
 
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.nn import Activation, activation, mlp
+from lit_irl.nn.actor import floored_std
 
 RewardInputs = Literal["s", "sa", "sas"]
-STD_FLOOR_FRACTION = 0.1
 
 
 @dataclass
@@ -78,18 +78,12 @@ class RewardModel(nn.Module):
         self.register_buffer("obs_std", torch.ones(obs_dim))
 
     def set_input_normalization(self, observations: torch.Tensor) -> None:
-        """Standardize observations with these statistics (the expert's) from now on.
-
-        The std of each dimension is floored at ``STD_FLOOR_FRACTION`` (0.1) of the median std over
-        dimensions: with one expert trajectory a dimension can be (nearly) constant, and dividing
-        by its std would scale the agent's values of it by up to 1e6 and let that one dimension
-        decide the reward. With the floor it weighs at most as much as a typical dimension x 10.
-        """
+        """Standardize observations with these statistics (the expert's) from now on; the std of
+        each dimension is floored (:func:`lit_irl.nn.actor.floored_std`: with one expert trajectory
+        a near-constant dimension would otherwise scale the agent's values of it by up to 1e6)."""
         flat = observations.reshape(-1, observations.shape[-1])
-        std = flat.std(0) if flat.shape[0] > 1 else torch.ones(flat.shape[-1])
-        floor = max(STD_FLOOR_FRACTION * float(std.median()), 1e-6)
         self.obs_mean.copy_(flat.mean(0))
-        self.obs_std.copy_(std.clamp(min=floor))
+        self.obs_std.copy_(floored_std(flat.std(0) if flat.shape[0] > 1 else torch.ones(flat.shape[-1])))
 
     def forward(self, batch: TensorDictBase) -> torch.Tensor:
         """One reward per transition of ``batch`` (any batch shape)."""
