@@ -115,15 +115,16 @@ class BenchmarkRun:
     def scalars(self, tag: str) -> list[tuple[int, float]]:
         return logged_scalars(self.events_folder, tag)
 
-    def wall_seconds(self) -> float:
-        return training_seconds(self.events_folder)
+    def wall_seconds(self, unit: str = "env_steps") -> float:
+        return training_seconds(self.events_folder, unit)
 
 
-def eval_summary(runs: list[BenchmarkRun], reference: float | None) -> dict:
+def eval_summary(runs: list[BenchmarkRun], reference: float | None, unit: str = "env_steps") -> dict:
     """What the result tables show for runs that differ only in seed: the last deterministic
     evaluation of each (never a checkpoint picked by true return), the mean of each one's last
     ``LAST_EVALS`` evaluations (single evaluations swing), each one's best evaluation (selected by
-    the true return: an upper bound, labelled as such), env steps, training wall time and the
+    the true return: an upper bound, labelled as such), steps of the learners' ``unit`` (the key
+    stays ``env_steps``), training wall time and the
     ratios of the means to ``reference`` (an expert's or a ground-truth learner's return)."""
     finals, recents, bests, steps, walls, curves = [], [], [], [], [], {}
     for run in runs:
@@ -135,7 +136,7 @@ def eval_summary(runs: list[BenchmarkRun], reference: float | None) -> dict:
         recents.append(float(np.mean([v for _, v in evals[-LAST_EVALS:]])))
         bests.append(max(v for _, v in evals))
         steps.append(evals[-1][0])
-        walls.append(run.wall_seconds())
+        walls.append(run.wall_seconds(unit))
 
     def ratio(values: list[float]) -> float | None:
         # A share of the reference only means something when the reference is positive: Pendulum-v1's
