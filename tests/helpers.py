@@ -11,25 +11,26 @@ from lightning import Callback
 
 
 class KillAfterCheckpoint(Callback):
-    """SIGKILL this process at the start of the first batch after a checkpoint at ``env_steps`` was written."""
+    """SIGKILL this process at the start of the first batch after a checkpoint at ``steps`` (of the
+    learner's progress unit) was written."""
 
-    def __init__(self, env_steps: int) -> None:
-        self.env_steps = env_steps
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         last = Path(trainer.log_dir) / "checkpoints" / "last.ckpt"
-        if int(module.env_steps) >= self.env_steps and last.exists():
+        if module.progress >= self.steps and last.exists():
             os.kill(os.getpid(), signal.SIGKILL)
 
 
 class TerminateAt(Callback):
-    """Send this process SIGTERM during the first batch at or after ``env_steps`` (as a job scheduler would)."""
+    """Send this process SIGTERM during the first batch at or after ``steps`` (as a job scheduler would)."""
 
-    def __init__(self, env_steps: int) -> None:
-        self.env_steps = env_steps
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
-        if int(module.env_steps) >= self.env_steps and not trainer.received_sigterm:
+        if module.progress >= self.steps and not trainer.received_sigterm:
             os.kill(os.getpid(), signal.SIGTERM)
 
     def on_test_batch_start(self, trainer, module, batch, batch_idx, dataloader_idx=0) -> None:

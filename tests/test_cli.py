@@ -84,7 +84,7 @@ def test_resume_after_sigkill_or_sigterm_is_bit_identical(run_dir: Path):
     run_cli("fit", *tiny_sac_args(straight, total=800))
     interrupted = run_cli(
         "fit", *tiny_sac_args(killed, total=800),
-        "--trainer.callbacks+=tests.helpers.KillAfterCheckpoint", "--trainer.callbacks.env_steps", "400",
+        "--trainer.callbacks+=tests.helpers.KillAfterCheckpoint", "--trainer.callbacks.steps", "400",
         check=False,
     )
     assert interrupted.returncode == -signal.SIGKILL, interrupted.stderr[-2000:]
@@ -94,7 +94,7 @@ def test_resume_after_sigkill_or_sigterm_is_bit_identical(run_dir: Path):
 
     preempted = run_cli(
         "fit", *tiny_sac_args(terminated, total=800),
-        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.env_steps", "500",
+        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.steps", "500",
         check=False,
     )
     assert preempted.returncode == 128 + signal.SIGTERM, preempted.stderr[-2000:]
@@ -107,7 +107,7 @@ def test_resume_after_sigkill_or_sigterm_is_bit_identical(run_dir: Path):
     # resumed, and sent SIGTERM again during its last batch: that run is finished, not stopped
     finished = run_cli(
         "fit", *tiny_sac_args(terminated, total=800), "--ckpt_path", "last",
-        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.env_steps", str(800 - steps_per_batch),
+        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.steps", str(800 - steps_per_batch),
         check=False,
     )
     assert finished.returncode == 0 and "training finished" in finished.stderr, finished.stderr[-2000:]
@@ -117,7 +117,7 @@ def test_resume_after_sigkill_or_sigterm_is_bit_identical(run_dir: Path):
     elsewhere.mkdir()
     tested = run_cli(
         "test", *tiny_sac_args(terminated, total=800), "--trainer.logger", "false", "--ckpt_path", str(_run_folder(terminated) / "checkpoints" / "last.ckpt"),
-        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.env_steps", "0",
+        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.steps", "0",
         check=False, cwd=elsewhere,
     )
     assert tested.returncode == 128 + signal.SIGTERM and "no checkpoint written now" in tested.stderr, tested.stderr[-2000:]

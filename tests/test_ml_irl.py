@@ -57,7 +57,7 @@ def test_cli_smoke_and_resume_is_bit_identical(tmp_path: Path, short_demos: str)
     assert int(state["state_dict"]["env_steps"]) == 600 and int(state["state_dict"]["reward_steps"]) == 3
     interrupted = run_cli(
         "fit", *tiny_args(killed), "--model.init_args.demonstrations", short_demos,
-        "--trainer.callbacks+=tests.helpers.KillAfterCheckpoint", "--trainer.callbacks.env_steps", "300",
+        "--trainer.callbacks+=tests.helpers.KillAfterCheckpoint", "--trainer.callbacks.steps", "300",
         check=False,
     )
     assert interrupted.returncode == -signal.SIGKILL, interrupted.stderr[-2000:]
