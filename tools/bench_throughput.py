@@ -10,6 +10,8 @@ Prints, for the same env, networks and batch:
               | lit_irl SAC inside Lightning (LightningOptimizer + manual_backward + NaN guard)
               | TorchRL SACLoss
   training    env-steps/s: CleanRL-style whole loop (reference) | lit_irl SAC through Trainer.fit
+  PPO         env-steps/s: CleanRL-style PPO loop (reference) | lit_irl PPO through Trainer.fit | SB3 PPO
+  GAE         batches/s:   torch loop (reference) | lit_irl NumPy loop | TorchRL's functional GAE
 Each measurement is repeated, interleaved, and the median is reported with its ratio to the reference.
 """
 
@@ -28,12 +30,14 @@ import torch
 import torch.nn.functional as F
 from tensordict import TensorDict
 
+from lit_irl import runtime
 from lit_irl.data import EnvRunner, TransitionReplay
 from lit_irl.envs import EnvConfig, probe_env
 from lit_irl.nn import TanhGaussianActor, mlp
 from lit_irl.policy import SACConfig, SACPolicy
 
 warnings.filterwarnings("ignore")
+runtime.silence_known_warnings()
 
 
 def median_rate(fn: Callable[[], int], repeats: int) -> float:
@@ -326,17 +330,180 @@ def bench_training_loop(env_id: str, hidden: list[int], steps: int, repeats: int
     return interleaved({"CleanRL-style loop: gymnasium + numpy replay + eager update (reference)": reference_loop, "lit_irl SAC, Trainer.fit (collector=fast)": lit_irl_fit}, repeats)
 
 
+# ---------------------------------------------------------------------- PPO
+PPO_STEPS = 2048  # env steps per iteration (1 env), 10 epochs of minibatches of 64, (64, 64) tanh nets
+
+
+def cleanrl_style_ppo(env_id: str, iterations: int) -> int:
+    """The plain reference: CleanRL's ppo_continuous_action.py loop (gymnasium SyncVectorEnv with its
+    normalization wrappers, per-step actor+critic forward, torch GAE loop, 10 x 32 minibatch updates)."""
+    from torch.distributions import Normal
+
+    def make():
+        env = gym.make(env_id)
+        env = gym.wrappers.RecordEpisodeStatistics(env)
+        env = gym.wrappers.ClipAction(env)
+        env = gym.wrappers.NormalizeObservation(env)
+        env = gym.wrappers.TransformObservation(env, lambda o: np.clip(o, -10, 10), env.observation_space)
+        env = gym.wrappers.NormalizeReward(env, gamma=0.99)
+        return gym.wrappers.TransformReward(env, lambda r: np.clip(r, -10, 10))
+
+    envs = gym.vector.SyncVectorEnv([make])
+    obs_dim, act_dim = envs.single_observation_space.shape[0], envs.single_action_space.shape[0]
+    critic = mlp(obs_dim, [64, 64], 1, "tanh")
+    actor_mean = mlp(obs_dim, [64, 64], act_dim, "tanh")
+    actor_logstd = torch.nn.Parameter(torch.zeros(1, act_dim))
+    optimizer = torch.optim.Adam([*critic.parameters(), *actor_mean.parameters(), actor_logstd], lr=3e-4, eps=1e-5)
+
+    def get_action_and_value(x, action=None):
+        mean = actor_mean(x)
+        dist = Normal(mean, actor_logstd.expand_as(mean).exp())
+        if action is None:
+            action = dist.sample()
+        return action, dist.log_prob(action).sum(1), dist.entropy().sum(1), critic(x)
+
+    obs_buf = torch.zeros((PPO_STEPS, 1, obs_dim))
+    act_buf = torch.zeros((PPO_STEPS, 1, act_dim))
+    logp_buf, rew_buf, done_buf, val_buf = (torch.zeros((PPO_STEPS, 1)) for _ in range(4))
+    next_obs = torch.Tensor(envs.reset(seed=0)[0])
+    next_done = torch.zeros(1)
+    for _ in range(iterations):
+        for step in range(PPO_STEPS):
+            obs_buf[step], done_buf[step] = next_obs, next_done
+            with torch.no_grad():
+                action, logprob, _, value = get_action_and_value(next_obs)
+            val_buf[step], act_buf[step], logp_buf[step] = value.flatten(), action, logprob
+            next_obs_np, reward, terminations, truncations, _ = envs.step(action.numpy())
+            rew_buf[step] = torch.tensor(reward).view(-1)
+            next_obs, next_done = torch.Tensor(next_obs_np), torch.Tensor(np.logical_or(terminations, truncations).astype(np.float32))
+        with torch.no_grad():
+            next_value = critic(next_obs).reshape(1, -1)
+            advantages = torch.zeros_like(rew_buf)
+            lastgaelam = 0
+            for t in reversed(range(PPO_STEPS)):
+                nextnonterminal, nextvalues = (1.0 - next_done, next_value) if t == PPO_STEPS - 1 else (1.0 - done_buf[t + 1], val_buf[t + 1])
+                delta = rew_buf[t] + 0.99 * nextvalues * nextnonterminal - val_buf[t]
+                advantages[t] = lastgaelam = delta + 0.99 * 0.95 * nextnonterminal * lastgaelam
+            returns = advantages + val_buf
+        b_obs, b_act, b_logp = obs_buf.reshape(-1, obs_dim), act_buf.reshape(-1, act_dim), logp_buf.reshape(-1)
+        b_adv, b_ret, b_val = advantages.reshape(-1), returns.reshape(-1), val_buf.reshape(-1)
+        for _ in range(10):
+            order = np.random.permutation(PPO_STEPS)
+            for start in range(0, PPO_STEPS, 64):
+                mb = order[start : start + 64]
+                _, newlogprob, entropy, newvalue = get_action_and_value(b_obs[mb], b_act[mb])
+                ratio = (newlogprob - b_logp[mb]).exp()
+                mb_adv = (b_adv[mb] - b_adv[mb].mean()) / (b_adv[mb].std() + 1e-8)
+                pg_loss = torch.max(-mb_adv * ratio, -mb_adv * ratio.clamp(0.8, 1.2)).mean()
+                newvalue = newvalue.view(-1)
+                v_clipped = b_val[mb] + (newvalue - b_val[mb]).clamp(-0.2, 0.2)
+                v_loss = 0.5 * torch.max((newvalue - b_ret[mb]) ** 2, (v_clipped - b_ret[mb]) ** 2).mean()
+                loss = pg_loss - 0.0 * entropy.mean() + 0.5 * v_loss
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_([*critic.parameters(), *actor_mean.parameters(), actor_logstd], 0.5)
+                optimizer.step()
+    envs.close()
+    return iterations * PPO_STEPS
+
+
+def bench_ppo(env_id: str, iterations: int, repeats: int) -> dict[str, float]:
+    """Whole PPO training (collection + GAE + 10 epochs of updates) per env step, same settings."""
+    import lightning as L
+
+    from lit_irl.algos import PPO, CollectionConfig, TrainingConfig
+
+    def lit_irl_fit() -> int:
+        module = PPO(
+            EnvConfig(env_id),
+            training=TrainingConfig(total_steps=iterations * PPO_STEPS, eval_episodes=1),
+            collection=CollectionConfig(env_steps_per_batch=PPO_STEPS),
+        )
+        trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, max_epochs=-1)
+        trainer.fit(module)
+        return iterations * PPO_STEPS
+
+    candidates = {
+        "CleanRL-style PPO: gymnasium vector env + eager torch (reference)": lambda: cleanrl_style_ppo(env_id, iterations),
+        "lit_irl PPO, Trainer.fit": lit_irl_fit,
+    }
+    try:
+        from stable_baselines3 import PPO as SB3PPO
+        from stable_baselines3.common.env_util import make_vec_env
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        def sb3() -> int:
+            env = VecNormalize(make_vec_env(env_id, n_envs=1, seed=0), gamma=0.99)
+            model = SB3PPO("MlpPolicy", env, n_steps=PPO_STEPS, batch_size=64, n_epochs=10, device="cpu", seed=0, verbose=0)
+            model.learn(iterations * PPO_STEPS)
+            env.close()
+            return iterations * PPO_STEPS
+
+        candidates["Stable-Baselines3 PPO (same settings, VecNormalize)"] = sb3
+    except ImportError:
+        print("  (stable-baselines3 not installed: its column is skipped; pip install stable-baselines3)")
+    return interleaved(candidates, repeats)
+
+
+def bench_gae(repeats: int) -> dict[str, float]:
+    """GAE over one PPO batch (2048 x 1): ours (NumPy loop), a torch loop, TorchRL's functional GAE."""
+    from lit_irl.policy.ppo import generalized_advantages
+
+    torch.manual_seed(0)
+    rewards, values, next_values = torch.randn(PPO_STEPS, 1), torch.randn(PPO_STEPS, 1), torch.randn(PPO_STEPS, 1)
+    terminated = torch.rand(PPO_STEPS, 1) < 0.002
+    done = terminated | (torch.rand(PPO_STEPS, 1) < 0.001)
+    batches = 20
+
+    def torch_loop() -> int:
+        for _ in range(batches):
+            advantages, running = torch.zeros_like(rewards), torch.zeros(1)
+            deltas = rewards + 0.99 * (~terminated).float() * next_values - values
+            carry = 0.99 * 0.95 * (~done).float()
+            for t in range(PPO_STEPS - 1, -1, -1):
+                running = deltas[t] + carry[t] * running
+                advantages[t] = running
+        return batches
+
+    def ours() -> int:
+        for _ in range(batches):
+            generalized_advantages(rewards, values, next_values, terminated, done, 0.99, 0.95)
+        return batches
+
+    candidates = {"torch loop over T (reference)": torch_loop, "lit_irl generalized_advantages (NumPy loop)": ours}
+    try:
+        from torchrl.objectives.value.functional import generalized_advantage_estimate
+
+        def torchrl_gae() -> int:
+            for _ in range(batches):
+                generalized_advantage_estimate(0.99, 0.95, values.T.unsqueeze(-1), next_values.T.unsqueeze(-1), rewards.T.unsqueeze(-1),
+                                               done.T.unsqueeze(-1), terminated.T.unsqueeze(-1))
+            return batches
+
+        candidates["TorchRL generalized_advantage_estimate"] = torchrl_gae
+    except ImportError:
+        pass
+    return interleaved(candidates, repeats)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
+    parser.add_argument("--only", choices=["sac", "ppo"], help="one learner's measurements only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     np.random.seed(0)
     repeats = 3 if args.quick else 7
     print(f"lit_irl throughput on {args.env}, torch {torch.__version__}, {args.threads} thread(s); median of {repeats} interleaved repeats")
+    if args.only != "sac":
+        report("GAE over a 2048 x 1 batch: batches/s", "batch/s", bench_gae(repeats))
+        rates = bench_ppo(args.env, 1 if args.quick else 2, 2 if args.quick else 3)
+        report(f"whole PPO training, (64, 64) tanh, {PPO_STEPS} steps x 10 epochs x minibatch 64: env-steps/s", "steps/s", rates)
+    if args.only == "ppo":
+        return
     for hidden in ([256, 256], [64, 64]):
         rates = bench_collection(args.env, hidden, 1000 if args.quick else 2000, repeats)
         report(f"collection, actor {hidden}: env-steps/s", "steps/s", rates)

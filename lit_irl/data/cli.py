@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -21,8 +22,96 @@ import numpy as np
 
 from lit_irl.errors import LitIRLError
 
-
 # ------------------------------------------------------------------ helpers
+POLICY_FIX = "pass a training checkpoint runs/<run>/checkpoints/*.ckpt or an exported policy zoo/<env>/*.pt"
+REPLAY_FIX = "pass the run's runs/<run>/checkpoints/last.ckpt with --up-to-env-steps <medium step>"
+# int options that must be >= 1 (argparse dest names); checked before anything is loaded or written
+POSITIVE_OPTIONS = ("num_envs", "episodes", "transitions", "episodes_per_checkpoint", "pairs", "segment_length", "up_to_env_steps")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _state_file(path: Path, label: str, fix: str) -> None:
+    """Fail with one line unless ``path`` is an existing regular file (checked before loading)."""
+    if not path.exists():
+        raise LitIRLError(f"{label} {path} does not exist; {fix}")
+    if not path.is_file():
+        raise LitIRLError(f"{label} {path} is {'a directory, not a file' if path.is_dir() else 'not a regular file'}; {fix}")
+
+
+def load_policy_arg(path: str | Path, label: str = "--policy"):
+    """:func:`~lit_irl.data.rollout.load_policy` with every problem of the file as one line that
+    names ``label`` (the option the path came from) and says what to pass instead.
+
+    (The checkpoint loader's own messages are written for ``lit-irl --ckpt_path``.)"""
+    from lit_irl.data.rollout import load_policy
+
+    path = Path(path)
+    _state_file(path, label, POLICY_FIX)
+    try:
+        return load_policy(path)
+    except LitIRLError as error:
+        text = _one_line(error)
+        if "truncated or corrupt" in text:
+            problem = "is truncated or corrupt (not a readable PyTorch file)"
+        elif "neither a lit_irl checkpoint nor an exported policy" in text:
+            problem = "is not a lit_irl policy (neither a training checkpoint nor an exported policy)"
+        else:  # weights that do not fit, a learner without an actor, ...
+            detail = text[len(str(path)) :].lstrip(": ") if text.startswith(str(path)) else text
+            problem = f"is not usable ({detail})"
+        raise LitIRLError(f"{label} {path} {problem}; {POLICY_FIX}") from None
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as error:  # a pickle of something else
+        detail = _one_line(f"{type(error).__name__}: {error}")[:120]
+        raise LitIRLError(f"{label} {path} is not a lit_irl policy (unexpected content, {detail}); {POLICY_FIX}") from None
+
+
+def output_path(out: str, example: str, label: str = "--out") -> Path:
+    """The file ``out`` names, checked before any work so that a bad path fails at once and leaves nothing.
+
+    A symlink is followed (also one whose target does not exist yet): the atomic write (temp file +
+    rename in the same folder) then lands on its target and the link stays a link."""
+    given = Path(out)
+    if not out or out.endswith(("/", os.sep)) or given.name in ("", ".", ".."):
+        raise LitIRLError(f"{label} {out!r} is not a file path; give a file path (e.g. {example})")
+    try:
+        target = given.resolve()
+    except (OSError, RuntimeError) as error:  # a symlink loop
+        raise LitIRLError(f"{label} {given} cannot be resolved ({_one_line(error)}); give a file path (e.g. {example})") from None
+    if target.is_dir():
+        raise LitIRLError(f"{label} {given} is a directory; give a file path (e.g. {given / Path(example).name})")
+    if target.exists() and not target.is_file():
+        raise LitIRLError(f"{label} {given} exists and is not a regular file; give a file path (e.g. {example})")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise LitIRLError(f"{label} {given}: {folder} is not a directory (it is a file); give a path in a folder (e.g. {example})")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LitIRLError(f"{label} {given}: no permission to write in {folder}")
+    return target
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Everything that can be checked without loading a policy or env: counts, --out, input files."""
+    for name in POSITIVE_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise LitIRLError(f"--{name.replace('_', '-')} must be >= 1 (got {value})")
+    if getattr(args, "out", None) is not None:
+        args.out_path = output_path(args.out, "zoo/<env>/expert.pt" if args.command == "export" else "data/<name>.hdf5")
+    for option in ("policy", "medium_policy", "expert_policy"):
+        if getattr(args, option, None):
+            _state_file(Path(getattr(args, option)), f"--{option.replace('_', '-')}", POLICY_FIX)
+    if getattr(args, "checkpoint", None):
+        _state_file(Path(args.checkpoint), "--checkpoint", REPLAY_FIX)
+    for path in getattr(args, "checkpoints", None) or []:
+        _state_file(Path(path), "--checkpoints", POLICY_FIX)
+    if getattr(args, "run_dir", None) and not Path(args.run_dir).is_dir():
+        raise LitIRLError(f"--run-dir {args.run_dir} is not a directory; pass a run folder such as runs/<run>/version_0")
+
+
 def training_checkpoints(run_dir: str | Path) -> list[Path]:
     """The periodic checkpoints of a run (``keep_all``), in order of env steps."""
     folder = Path(run_dir) / "checkpoints" if (Path(run_dir) / "checkpoints").is_dir() else Path(run_dir)
@@ -34,11 +123,11 @@ def training_checkpoints(run_dir: str | Path) -> list[Path]:
 
 def evaluate_checkpoints(paths: list[Path], episodes: int, seed: int) -> list[tuple[Path, int, float, float]]:
     """(path, env steps, mean, std) of the deterministic return of each checkpoint."""
-    from lit_irl.data.rollout import load_policy, rollout
+    from lit_irl.data.rollout import rollout
 
     rows = []
     for path in paths:
-        policy = load_policy(path)
+        policy = load_policy_arg(path, "checkpoint")
         returns = rollout(policy.env, policy.actor, episodes=episodes, deterministic=True, seed=seed, record_physics=False).episode_returns()
         rows.append((path, policy.env_steps, float(returns.mean()), float(returns.std())))
     return rows
@@ -64,7 +153,14 @@ def replay_dataset(checkpoint: str | Path, up_to_env_steps: int | None = None):
     from lit_irl.checkpoint_io import load_checkpoint_file
     from lit_irl.data.d4rl import TransitionData
 
-    state = load_checkpoint_file(checkpoint)
+    path = Path(checkpoint)
+    _state_file(path, "--checkpoint", REPLAY_FIX)
+    try:
+        state = load_checkpoint_file(path)
+    except LitIRLError:  # its message is written for `lit-irl --ckpt_path`
+        raise LitIRLError(f"--checkpoint {path} is truncated or corrupt (not a readable PyTorch file); {REPLAY_FIX}") from None
+    if not isinstance(state, dict) or "state_dict" not in state or "hyper_parameters" not in state:
+        raise LitIRLError(f"--checkpoint {path} is not a lit_irl training checkpoint; {REPLAY_FIX}")
     collection = state.get("collection")
     if not collection:
         raise LitIRLError(
@@ -108,24 +204,23 @@ def _print_returns(label: str, returns: np.ndarray) -> None:
 # -------------------------------------------------------------- subcommands
 def cmd_demos(args: argparse.Namespace) -> None:
     from lit_irl.data.d4rl import save_dataset
-    from lit_irl.data.rollout import load_policy, rollout
+    from lit_irl.data.rollout import rollout
 
-    policy = load_policy(args.policy)
+    policy = load_policy_arg(args.policy)
     data = rollout(policy.env, policy.actor, episodes=args.episodes, deterministic=not args.stochastic, seed=args.seed, num_envs=args.num_envs)
-    save_dataset(args.out, data, {"source_policy": str(args.policy), "policy_env_steps": policy.env_steps, "kind": "demonstrations"})
+    save_dataset(args.out_path, data, {"source_policy": str(args.policy), "policy_env_steps": policy.env_steps, "kind": "demonstrations"})
     _print_returns(f"{args.out}", data.episode_returns())
 
 
 def cmd_offline(args: argparse.Namespace) -> None:
     from lit_irl.data.d4rl import concatenate, save_dataset
-    from lit_irl.data.rollout import load_policy, rollout
+    from lit_irl.data.rollout import rollout
     from lit_irl.envs import EnvConfig
 
     start = time.time()
     kind = args.kind
 
-    def from_policy(path: str, seed: int):
-        policy = load_policy(path)
+    def from_policy(policy, path: str, seed: int):
         data = rollout(policy.env, policy.actor, transitions=args.transitions, deterministic=False, seed=seed, num_envs=args.num_envs)
         data.attrs.update({"source_policy": str(path), "policy_env_steps": policy.env_steps})
         return data
@@ -138,7 +233,7 @@ def cmd_offline(args: argparse.Namespace) -> None:
     elif kind in ("medium", "expert"):
         if not args.policy:
             raise LitIRLError(f"--kind {kind} needs --policy (a checkpoint or exported policy of {kind} level)")
-        data = from_policy(args.policy, args.seed)
+        data = from_policy(load_policy_arg(args.policy), args.policy, args.seed)
     elif kind == "medium-replay":
         if not args.checkpoint:
             raise LitIRLError(
@@ -149,26 +244,34 @@ def cmd_offline(args: argparse.Namespace) -> None:
     elif kind == "medium-expert":
         if not (args.medium_policy and args.expert_policy):
             raise LitIRLError("--kind medium-expert needs --medium-policy and --expert-policy")
-        medium, expert = from_policy(args.medium_policy, args.seed), from_policy(args.expert_policy, args.seed + 1)
+        # both loaded before either is rolled out: a bad --expert-policy fails at once
+        medium_policy, expert_policy = load_policy_arg(args.medium_policy, "--medium-policy"), load_policy_arg(args.expert_policy, "--expert-policy")
+        medium = from_policy(medium_policy, args.medium_policy, args.seed)
+        expert = from_policy(expert_policy, args.expert_policy, args.seed + 1)
         data = concatenate([medium, expert], {**medium.attrs, "source_policy": f"{args.medium_policy} + {args.expert_policy}"})
     else:
         raise LitIRLError(f"unknown --kind {kind}")
-    save_dataset(args.out, data, {"kind": kind, "seed": args.seed})
+    save_dataset(args.out_path, data, {"kind": kind, "seed": args.seed})
     print(f"{args.out}: {len(data):,} transitions ({kind}) in {time.time() - start:.0f} s")
     _print_returns("complete episodes", data.episode_returns())
 
 
 def cmd_preferences(args: argparse.Namespace) -> None:
     from lit_irl.data.preferences import build_pairs, save_preferences
-    from lit_irl.data.rollout import load_policy, rollout
+    from lit_irl.data.rollout import rollout
 
     paths = [Path(p) for p in args.checkpoints] if args.checkpoints else training_checkpoints(args.run_dir)
-    episodes, sources, env_id = [], [], None
-    for index, path in enumerate(paths):
-        policy = load_policy(path)
+    label = "--checkpoints" if args.checkpoints else "checkpoint"
+    # all loaded (small: the actors) before any is rolled out: a bad file or env mix fails at once
+    policies, env_id = [], None
+    for path in paths:
+        policy = load_policy_arg(path, label)
         env_id = env_id or policy.env.env_id
         if policy.env.env_id != env_id:
             raise LitIRLError(f"{path} is for {policy.env.env_id}, the other checkpoints for {env_id}")
+        policies.append(policy)
+    episodes, sources = [], []
+    for index, (path, policy) in enumerate(zip(paths, policies)):
         data = rollout(policy.env, policy.actor, episodes=args.episodes_per_checkpoint, seed=args.seed + 1000 * index, num_envs=args.num_envs, record_physics=False)
         episodes += [data.select(slice(s, e)) for s, e in data.episode_bounds()]
         sources.append(f"{path.name}:{data.episode_returns().mean():.0f}")
@@ -177,7 +280,7 @@ def cmd_preferences(args: argparse.Namespace) -> None:
         episodes, segment_length=args.segment_length, pairs=args.pairs, quantiles=args.quantiles,
         pair_tiers=args.pair_tiers, label=args.label, temperature=args.temperature, seed=args.seed,
     )
-    save_preferences(args.out, pairs, {"env_id": env_id, "sources": ";".join(sources)})
+    save_preferences(args.out_path, pairs, {"env_id": env_id, "sources": ";".join(sources)})
     means = pairs.attrs["tier_mean_returns"]
     print(f"{args.out}: {len(pairs)} pairs of {args.segment_length}-step segments; trajectory return by tier: "
           + ", ".join(f"{t} {m:.1f}" for t, m in zip(("low", "medium", "high"), means)))
@@ -185,10 +288,9 @@ def cmd_preferences(args: argparse.Namespace) -> None:
 
 def cmd_checkpoints(args: argparse.Namespace) -> None:
     rows = evaluate_checkpoints(training_checkpoints(args.run_dir), args.episodes, args.seed)
-    from lit_irl.data.rollout import load_policy
     from lit_irl.data.scores import lit_irl_references
 
-    env_id = load_policy(rows[0][0]).env.env_id if rows else None
+    env_id = load_policy_arg(rows[0][0], "checkpoint").env.env_id if rows else None
     pick = pick_by_fraction(rows, args.fraction, floor=lit_irl_references().get(env_id, {}).get("random", 0.0))
     for path, steps, mean, std in rows:
         marker = "  <- medium" if path == pick[0] else ""
@@ -196,9 +298,10 @@ def cmd_checkpoints(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from lit_irl.data.rollout import export_policy, load_policy
+    from lit_irl.data.rollout import export_policy
 
-    print(export_policy(load_policy(args.policy), args.out))
+    export_policy(load_policy_arg(args.policy), args.out_path)
+    print(args.out)
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
@@ -318,9 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
+        check_arguments(args)
         args.run(args)
     except LitIRLError as error:
-        print(f"lit-irl-data: error: {error}", file=sys.stderr)
+        print(f"lit-irl-data: error: {_one_line(error)}", file=sys.stderr)
         sys.exit(2)
 
 

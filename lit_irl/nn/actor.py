@@ -77,6 +77,9 @@ class ObservationNormalizer(nn.Module):
         self.register_buffer("var", torch.ones(dim))
         self.register_buffer("std", torch.ones(dim))
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+        # (obs - mean) / std as one fused op: obs * scale + shift (acting on one state is the hot path)
+        self.register_buffer("scale", torch.ones(dim))
+        self.register_buffer("shift", torch.zeros(dim))
 
     @torch.no_grad()
     def update(self, obs: torch.Tensor) -> None:
@@ -92,6 +95,8 @@ class ObservationNormalizer(nn.Module):
         self.var.copy_((self.var * float(self.count) + batch_var * n + delta.pow(2) * float(self.count) * weight) / float(total))
         self.count.copy_(total)
         self.std.copy_(floored_std(self.var.sqrt(), self.min_std))
+        self.scale.copy_(1.0 / self.std)
+        self.shift.copy_(-self.mean / self.std)
 
     @torch.no_grad()
     def set(self, obs: torch.Tensor) -> None:
@@ -102,7 +107,8 @@ class ObservationNormalizer(nn.Module):
         self.update(obs)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return ((obs - self.mean) / self.std).clamp(-OBS_CLIP, OBS_CLIP)
+        return torch.addcmul(self.shift, obs, self.scale).clamp_(-OBS_CLIP, OBS_CLIP)
+
 
 
 class _BoxActor(nn.Module):
@@ -253,16 +259,18 @@ class GaussianActor(_BoxActor):
         return self._log_density((action - mean) / log_std.exp(), log_std)
 
     def entropy(self, obs: torch.Tensor) -> torch.Tensor:
-        """Exact entropy per state, ``(B,)`` (PPO's entropy bonus)."""
-        _, log_std = self._mean_log_std(obs)
-        return (log_std + 0.5 * math.log(2 * math.pi * math.e)).sum(-1)
+        """Exact entropy per state, ``(B,)`` (PPO's entropy bonus); state-independent, so no forward pass."""
+        log_std = self.log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+        return (log_std + 0.5 * math.log(2 * math.pi * math.e)).sum(-1).expand(obs.shape[:-1])
 
     @torch.no_grad()
     def act(
         self, obs: torch.Tensor, deterministic: bool = False, generator: torch.Generator | None = None, noise: torch.Tensor | None = None
     ) -> torch.Tensor:
-        mean, log_std = self._mean_log_std(obs)
-        return mean if deterministic else mean + self._noise(mean.shape, mean, generator, noise) * log_std.exp()
+        mean = self.net(self._features(obs))  # the collection hot path: no per-state log-std to expand
+        if deterministic:
+            return mean
+        return torch.addcmul(mean, self._noise(mean.shape, mean, generator, noise), self.log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp())
 
 
 class DeterministicActor(_BoxActor):

@@ -116,7 +116,7 @@ def generalized_advantages(
 def ppo_losses(
     actor: nn.Module,
     value: torch.Tensor,
-    batch: TensorDict,
+    batch: TensorDict | dict[str, torch.Tensor],
     config: PPOConfig,
     reference: nn.Module | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -209,7 +209,8 @@ class PPOPolicy(nn.Module):
         return self.critic(obs if normalizer is None else normalizer(obs)).squeeze(-1)
 
     def make_optimizer(self) -> torch.optim.Adam:
-        return torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()], lr=self.config.lr, eps=1e-5)
+        # fused: about twice the speed of the per-parameter loop at these sizes (as for SAC)
+        return torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()], lr=self.config.lr, eps=1e-5, fused=True)
 
     @torch.no_grad()
     def prepare(self, transitions: TensorDict, rewards: torch.Tensor) -> TensorDict:
@@ -239,10 +240,13 @@ class PPOPolicy(nn.Module):
         c = self.config
         stats: dict[str, torch.Tensor] = {}
         n = batch.shape[0]
+        # Plain tensors: indexing a TensorDict per minibatch costs as much as the minibatch's matmuls.
+        columns = {key: batch[key] for key in batch.keys()}
         for _ in range(c.update_epochs):
             order = torch.randperm(n)
             for start in range(0, n, c.minibatch_size):
-                minibatch = batch[order[start : start + c.minibatch_size]]
+                index = order[start : start + c.minibatch_size]
+                minibatch = {key: column[index] for key, column in columns.items()}
                 loss, stats = ppo_losses(self.actor, self.value(minibatch["obs"]), minibatch, c, reference)
                 step(loss, optimizer, name="loss/ppo", max_grad_norm=c.max_grad_norm)
                 self.updates += 1
