@@ -7,7 +7,9 @@ import sys
 from typing import Any
 
 from lightning import Callback, LightningModule, Trainer
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.trainer.connectors.signal_connector import _SignalConnector
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -90,16 +92,50 @@ class ProgressCheckpoint(ModelCheckpoint):
         # Lightning raises SIGTERMException only between batches (a preempted or `kill`ed job), so the
         # state is a batch boundary and last.ckpt written here resumes exactly. Other exceptions can
         # stop a batch half-way (Ctrl+C inside an update, the NaN guard): nothing is saved, the
-        # previous last.ckpt stands. Not during test/validate (nothing trained), and not under DDP:
-        # the save gathers every rank's run state, and ranks may meet the signal at different points
-        # of a batch's end, so the collectives could mismatch; the last periodic checkpoint stands there.
-        if not isinstance(exception, SIGTERMException) or trainer.state.fn != TrainerFn.FITTING or trainer.world_size > 1:
+        # previous last.ckpt stands. Not during test/validate (nothing trained). Under DDP only
+        # with AgreedSigterm (the lit-irl CLI's), where every rank stops after the same batch: the
+        # save gathers every rank's run state, a collective all ranks must reach together.
+        agreed = isinstance(getattr(trainer, "_signal_connector", None), AgreedSigterm)
+        if not isinstance(exception, SIGTERMException) or trainer.state.fn != TrainerFn.FITTING or (trainer.world_size > 1 and not agreed):
             return
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
         # For the CLI's message. Lightning raises it whenever the loop is not done, even after the batch
         # that reached the budget: that run is finished, not stopped.
         exception.lit_irl_saved = self.last_model_path
         exception.lit_irl_finished = module.progress >= module.total_steps
+
+
+class AgreedSigterm(_SignalConnector):
+    """Lightning's SIGTERM handling with one change: the handler only notes the signal, and the
+    ranks agree after each training batch (one all-reduce of a flag) whether any rank got it.
+
+    Lightning's own handler broadcasts from inside the signal handler and forwards the signal to
+    the other ranks, so under DDP ranks can meet it at different points of a batch and no
+    checkpoint can be written collectively. Here every rank stops after the same batch, then
+    ``ProgressCheckpoint`` saves ``last.ckpt`` (all ranks' run state) and the job exits with 143.
+    Installed by the CLI (``trainer._signal_connector``: a private attribute of Lightning 2.6).
+    """
+
+    def __init__(self, trainer: Trainer) -> None:
+        super().__init__(trainer)
+        self.noticed = False
+
+    def _sigterm_notifier_fn(self, signum: Any, frame: Any) -> None:
+        self.noticed = True  # async-signal context: no collectives, no forwarding
+        if self.trainer.state.fn != TrainerFn.FITTING:
+            self.received_sigterm = True  # test / validate: stop at the next batch, nothing to save
+
+    def register_signal_handlers(self) -> None:
+        self.noticed = False
+        super().register_signal_handlers()
+
+    def agree(self) -> None:
+        """Called by every rank after each training batch: any rank's signal stops them all."""
+        flag = torch.tensor([1 if self.noticed else 0], device=self.trainer.strategy.root_device)
+        if torch.distributed.is_available() and torch.distributed.is_initialized() and self.trainer.world_size > 1:
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if int(flag.item()):
+            self.received_sigterm = True
 
 
 class ProgressBar(TQDMProgressBar):

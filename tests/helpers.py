@@ -24,13 +24,17 @@ class KillAfterCheckpoint(Callback):
 
 
 class TerminateAt(Callback):
-    """Send this process SIGTERM during the first batch at or after ``steps`` (as a job scheduler would)."""
+    """Send this process SIGTERM during the first batch at or after ``steps`` (as a job scheduler
+    would); under DDP only rank ``rank`` gets it (``-1``: every rank)."""
 
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
+    def __init__(self, steps: int, rank: int = -1) -> None:
+        self.steps, self.rank, self.sent = steps, rank, False
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
-        if module.progress >= self.steps and not trainer.received_sigterm:
+        if self.rank not in (-1, trainer.global_rank):
+            return
+        if module.progress >= self.steps and not self.sent:
+            self.sent = True
             os.kill(os.getpid(), signal.SIGTERM)
 
     def on_test_batch_start(self, trainer, module, batch, batch_idx, dataloader_idx=0) -> None:

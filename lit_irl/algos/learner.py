@@ -167,6 +167,12 @@ class Learner(LightningModule):
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         self._progress_at_batch_start = self.progress
 
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        # After the callbacks (evaluation, periodic checkpoint): the ranks agree whether to stop here.
+        connector = getattr(self.trainer, "_signal_connector", None)
+        if hasattr(connector, "agree"):
+            connector.agree()
+
     def batch_crossed(self, every: int) -> bool:
         """Whether the progress of the current ``training_step`` crossed a multiple of ``every``:
         the schedule of logging, evaluation and checkpoints."""
@@ -192,7 +198,7 @@ class Learner(LightningModule):
         self.manual_backward(loss)
         problem = None
         if not torch.isfinite(loss):
-            problem = f"non-finite {name} ({float(loss)})"
+            problem = f"non-finite {name} ({float(loss.detach())})"
         else:
             grads = [p.grad for optimizer in optimizers for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
             # Checked after backward, i.e. after DDP averaged them: every rank decides alike.

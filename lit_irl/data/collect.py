@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import multiprocessing
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -301,8 +303,16 @@ class EpisodeRows:
 
 
 def make_torchrl_env(env_config: EnvConfig):
-    """The same gymnasium env stack as :func:`make_env`, as a TorchRL env with float32 observations."""
+    """The same gymnasium env stack as :func:`make_env`, as a TorchRL env with float32 observations.
+
+    In a collector worker process it also ignores SIGTERM: a scheduler that signals the whole
+    process group would otherwise kill the workers under the learner, whose own SIGTERM handling
+    (finish the batch, save, shut the collector down) needs them to answer until shutdown.
+    """
     from torchrl.envs import Compose, DoubleToFloat, GymWrapper, RewardSum, StepCounter, TransformedEnv
+
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     return TransformedEnv(GymWrapper(make_env(env_config)), Compose(DoubleToFloat(), RewardSum(), StepCounter()))
 

@@ -1,0 +1,48 @@
+"""The NaN guard: a non-finite loss, gradient or parameter stops training in one line and never
+overwrites the last good checkpoint; or, switched to skip, steps are skipped and counted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from lit_irl.algos import SAC, OffPolicyConfig, TrainingConfig
+from lit_irl.envs import EnvConfig
+from lit_irl.policy import SACConfig, SACPolicy
+from tests.conftest import run_cli, tiny_sac_args
+
+
+def test_exploding_learning_rates_stop_in_one_line_and_keep_the_last_good_checkpoint(run_dir: Path):
+    result = run_cli(
+        "fit", *tiny_sac_args(run_dir, total=600, warmup=200),
+        "--model.init_args.sac.actor_lr", "1e30", "--model.init_args.sac.critic_lr", "1e30", "--checkpoint.every_n_steps", "100",
+        check=False,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("lit-irl: error:")]
+    (last,) = run_dir.glob("*/version_*/checkpoints/last.ckpt")
+    assert "non-finite" in line and "at env step" in line and f"the last good checkpoint is {last}" in line, line
+    state = torch.load(last, weights_only=False)
+    assert all(torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point()), "last.ckpt holds finite weights"
+    assert int(state["state_dict"]["env_steps"]) <= 300
+
+
+def test_skip_mode_skips_and_counts_non_finite_steps(monkeypatch):
+    original, calls = SACPolicy.critic_loss, {"n": 0}
+
+    def sometimes_nan(self, batch, reward):
+        calls["n"] += 1
+        loss, stats = original(self, batch, reward)
+        return (loss * float("nan"), stats) if calls["n"] % 10 == 0 else (loss, stats)
+
+    monkeypatch.setattr(SACPolicy, "critic_loss", sometimes_nan)
+    module = SAC(
+        EnvConfig("InvertedPendulum-v5"), SACConfig(actor_hidden=[16], critic_hidden=[16], batch_size=32),
+        training=TrainingConfig(total_steps=300, eval_episodes=1, on_nonfinite="skip", max_skipped_steps=100),
+        off_policy=OffPolicyConfig(warmup_steps=100),
+    )
+    L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=-1).fit(module)
+    assert int(module.skipped_steps) == calls["n"] // 10 > 0
+    assert all(torch.isfinite(p).all() for p in module.parameters())
