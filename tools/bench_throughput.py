@@ -445,6 +445,56 @@ def bench_ppo(env_id: str, iterations: int, repeats: int) -> dict[str, float]:
     return interleaved(candidates, repeats)
 
 
+def bench_ppo_updates(env_id: str, repeats: int) -> dict[str, float]:
+    """One epoch of PPO minibatch updates (32 x 64) on a fixed batch: lit_irl's losses + step vs
+    TorchRL's ClipPPOLoss with the same (64, 64) tanh nets and settings."""
+    from lit_irl.policy.ppo import PPOConfig, PPOPolicy
+
+    spec = probe_env(EnvConfig(env_id))
+    config = PPOConfig(update_epochs=1)
+    policy = PPOPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, config)
+    optimizer = policy.make_optimizer()
+    n = PPO_STEPS
+    obs, action = torch.randn(n, spec.obs_dim), torch.randn(n, spec.act_dim) * 0.5
+    with torch.no_grad():
+        log_prob = policy.actor.log_prob(obs, action)
+    batch = TensorDict({"obs": obs, "action": action, "log_prob": log_prob, "value": torch.randn(n), "advantage": torch.randn(n), "return": torch.randn(n)}, batch_size=[n])
+
+    def ours() -> int:
+        policy.update(batch, optimizer)
+        return n // config.minibatch_size
+
+    candidates = {"lit_irl PPOPolicy.update (plain tensors) (reference)": ours}
+    try:
+        from tensordict.nn import NormalParamExtractor, TensorDictModule
+        from torchrl.modules import ProbabilisticActor, TanhNormal, ValueOperator
+        from torchrl.objectives import ClipPPOLoss
+    except ImportError:
+        return interleaved(candidates, repeats)
+    actor_net = torch.nn.Sequential(mlp(spec.obs_dim, [64, 64], 2 * spec.act_dim, "tanh"), NormalParamExtractor())
+    actor = ProbabilisticActor(TensorDictModule(actor_net, in_keys=["observation"], out_keys=["loc", "scale"]), in_keys=["loc", "scale"],
+                               distribution_class=TanhNormal, return_log_prob=True)
+    critic = ValueOperator(mlp(spec.obs_dim, [64, 64], 1, "tanh"), in_keys=["observation"])
+    loss_module = ClipPPOLoss(actor, critic, clip_epsilon=0.2, entropy_bonus=False, critic_coeff=0.5, normalize_advantage=True)
+    torchrl_optimizer = torch.optim.Adam(loss_module.parameters(), lr=3e-4, eps=1e-5, fused=True)
+    td = TensorDict({"observation": obs, "action": action.tanh(), "sample_log_prob": log_prob, "action_log_prob": log_prob,
+                     "advantage": torch.randn(n, 1), "value_target": torch.randn(n, 1), "state_value": torch.randn(n, 1)}, batch_size=[n])
+
+    def torchrl() -> int:
+        order = torch.randperm(n)
+        for start in range(0, n, 64):
+            losses = loss_module(td[order[start : start + 64]])
+            total = losses["loss_objective"] + losses["loss_critic"]
+            torchrl_optimizer.zero_grad()
+            total.backward()
+            torch.nn.utils.clip_grad_norm_(loss_module.parameters(), 0.5)
+            torchrl_optimizer.step()
+        return n // 64
+
+    candidates["TorchRL ClipPPOLoss (same nets, TensorDict minibatches)"] = torchrl
+    return interleaved(candidates, repeats)
+
+
 def bench_gae(repeats: int) -> dict[str, float]:
     """GAE over one PPO batch (2048 x 1): ours (NumPy loop), a torch loop, TorchRL's functional GAE."""
     from lit_irl.policy.ppo import generalized_advantages
@@ -500,6 +550,7 @@ def main() -> None:
     print(f"lit_irl throughput on {args.env}, torch {torch.__version__}, {args.threads} thread(s); median of {repeats} interleaved repeats")
     if args.only != "sac":
         report("GAE over a 2048 x 1 batch: batches/s", "batch/s", bench_gae(repeats))
+        report("PPO minibatch updates, (64, 64) tanh, minibatch 64: updates/s", "upd/s", bench_ppo_updates(args.env, repeats))
         rates = bench_ppo(args.env, 1 if args.quick else 2, 2 if args.quick else 3)
         report(f"whole PPO training, (64, 64) tanh, {PPO_STEPS} steps x 10 epochs x minibatch 64: env-steps/s", "steps/s", rates)
     if args.only == "ppo":
