@@ -54,6 +54,11 @@ class Actor(Protocol):
     def spec(self) -> dict[str, Any]: ...
 
 
+def gaussian_log_density(noise: torch.Tensor, log_std: torch.Tensor | float) -> torch.Tensor:
+    """``log N(mean + noise * std; mean, std)`` summed over the last dim, with ``noise`` standardized."""
+    return (-0.5 * noise.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
 def floored_std(std: torch.Tensor, min_std: float = 1e-6) -> torch.Tensor:
     """Per-dimension stds floored at ``STD_FLOOR_FRACTION`` (0.1) of their median (and ``min_std``).
 
@@ -179,9 +184,8 @@ class TanhGaussianActor(_BoxActor):
     def _log_prob_of_pre_tanh(self, u: torch.Tensor, noise: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
         # log N(u; mean, std) - sum log(1 - tanh(u)^2) - sum log scale, written stably:
         # log(1 - tanh^2 u) = 2 (log 2 - u - softplus(-2u)).
-        gaussian_log_prob = -0.5 * noise.pow(2) - log_std - 0.5 * math.log(2 * math.pi)
         squash_correction = 2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))
-        return (gaussian_log_prob - squash_correction).sum(-1) - torch.log(self.action_scale).sum()
+        return gaussian_log_density(noise, log_std) - squash_correction.sum(-1) - torch.log(self.action_scale).sum()
 
     def forward(
         self, obs: torch.Tensor, deterministic: bool = False, generator: torch.Generator | None = None
@@ -243,20 +247,16 @@ class GaussianActor(_BoxActor):
         mean = self.net(self._features(obs))
         return mean, self.log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).expand_as(mean)
 
-    @staticmethod
-    def _log_density(noise: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
-        return (-0.5 * noise.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-
     def forward(
         self, obs: torch.Tensor, deterministic: bool = False, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         mean, log_std = self._mean_log_std(obs)
         noise = torch.zeros_like(mean) if deterministic else self._noise(mean.shape, mean, generator, None)
-        return mean + noise * log_std.exp(), self._log_density(noise, log_std)
+        return mean + noise * log_std.exp(), gaussian_log_density(noise, log_std)
 
     def log_prob(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         mean, log_std = self._mean_log_std(obs)
-        return self._log_density((action - mean) / log_std.exp(), log_std)
+        return gaussian_log_density((action - mean) / log_std.exp(), log_std)
 
     def entropy(self, obs: torch.Tensor) -> torch.Tensor:
         """Exact entropy per state, ``(B,)`` (PPO's entropy bonus); state-independent, so no forward pass."""
@@ -303,18 +303,15 @@ class DeterministicActor(_BoxActor):
     def mean_action(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.net(self._features(obs))) * self.action_scale + self.action_bias
 
-    def _log_density(self, noise: torch.Tensor) -> torch.Tensor:
-        return (-0.5 * noise.pow(2) - math.log(self.std) - 0.5 * math.log(2 * math.pi)).sum(-1)
-
     def forward(
         self, obs: torch.Tensor, deterministic: bool = False, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         mean = self.mean_action(obs)
         noise = torch.zeros_like(mean) if deterministic else self._noise(mean.shape, mean, generator, None)
-        return mean + noise * self.std, self._log_density(noise)
+        return mean + noise * self.std, gaussian_log_density(noise, math.log(self.std))
 
     def log_prob(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        return self._log_density((action - self.mean_action(obs)) / self.std)
+        return gaussian_log_density((action - self.mean_action(obs)) / self.std, math.log(self.std))
 
     @torch.no_grad()
     def act(
