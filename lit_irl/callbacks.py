@@ -96,13 +96,18 @@ class ProgressCheckpoint(ModelCheckpoint):
         # with AgreedSigterm (the lit-irl CLI's), where every rank stops after the same batch: the
         # save gathers every rank's run state, a collective all ranks must reach together.
         agreed = isinstance(getattr(trainer, "_signal_connector", None), AgreedSigterm)
-        if not isinstance(exception, SIGTERMException) or trainer.state.fn != TrainerFn.FITTING or (trainer.world_size > 1 and not agreed):
-            return
-        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
-        # For the CLI's message. Lightning raises it whenever the loop is not done, even after the batch
-        # that reached the budget: that run is finished, not stopped.
-        exception.lit_irl_saved = self.last_model_path
-        exception.lit_irl_finished = module.progress >= module.total_steps
+        try:
+            if not isinstance(exception, SIGTERMException) or trainer.state.fn != TrainerFn.FITTING or (trainer.world_size > 1 and not agreed):
+                return
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            # For the CLI's message. Lightning raises it whenever the loop is not done, even after the batch
+            # that reached the budget: that run is finished, not stopped.
+            exception.lit_irl_saved = self.last_model_path
+            exception.lit_irl_finished = module.progress >= module.total_steps
+        finally:
+            # Lightning calls no teardown hook of the module after an exception: without this, the
+            # worker processes of a collector (torchrl_multi) would outlive the run and block its exit.
+            module.teardown(trainer.state.fn.value if trainer.state.fn else "fit")
 
 
 class AgreedSigterm(_SignalConnector):

@@ -9,6 +9,11 @@ Runs are written to ``runs/<algo>-<env>/version_<n>/`` (TensorBoard events, ``co
 ``auto`` with several devices) gets ``find_unused_parameters`` because manual-optimization
 algorithms make several backward passes per step, each touching one network (plain DDP would fail
 at the second step).
+
+A user error (a bad value, flag, config file or checkpoint) ends in one line, ``lit-irl: error:
+<problem>; <fix>``, exit status 2, and leaves no run folder behind: a ``--ckpt_path`` is read (and
+checked) before the trainer creates anything, and what this command added to a run folder is removed
+when it fails before its first batch (a folder that existed before keeps what it held).
 """
 
 from __future__ import annotations
@@ -21,19 +26,26 @@ from argparse import ArgumentError
 from pathlib import Path
 from typing import Any
 
+import jsonargparse
 import yaml
 from jsonargparse import Namespace
 from lightning import LightningModule
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ProgressBar as LightningProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 import lit_irl.algos  # noqa: F401  (makes ``--model SAC`` resolvable by its short name)
-from lit_irl.callbacks import Evaluation, ProgressBar, ProgressCheckpoint
+from lit_irl.callbacks import AgreedSigterm, Evaluation, ProgressBar, ProgressCheckpoint
 from lit_irl.checkpoint_io import AtomicCheckpointIO
+from lit_irl.cli_errors import ReadOnceCheckpointIO, RunFiles, _is_config_error, _negative_after_space, _one_line, _trainer_flag_error  # noqa: F401
 from lit_irl import runtime
 from lit_irl.errors import LitIRLError
+
+# dump() keeping None values: jsonargparse 4.49 renamed skip_none (a deprecation warning on every `--ckpt_path last`).
+_KEEP_NONE = {"skip_unset": False} if tuple(int(x) for x in re.findall(r"\d+", jsonargparse.__version__)[:2]) >= (4, 49) else {"skip_none": False}
 
 TRAINER_DEFAULTS: dict[str, Any] = {
     "logger": {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": "runs"}},
@@ -46,6 +58,11 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 
 
 class LitIRLCLI(LightningCLI):
+    def __init__(self, *args: Any, run_files: RunFiles | None = None, **kwargs: Any) -> None:
+        # Given by main(), which outlives a constructor that raises: it removes what a failed command wrote.
+        self.run_files = run_files if run_files is not None else RunFiles()
+        super().__init__(*args, **kwargs)
+
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
         return {name: keys for name, keys in LightningCLI.subcommands().items() if name != "predict"}
@@ -76,7 +93,7 @@ class LitIRLCLI(LightningCLI):
                 raise LitIRLError(f"--ckpt_path last: no {run_root}/*/checkpoints/last.ckpt; start without --ckpt_path or give a checkpoint path")
             # Runs of one algorithm and env share run_root whatever their settings (r(s) and r(s,a),
             # two learning rates): continue the newest run trained with this model config.
-            ours = _model_settings(yaml.safe_load(self._parser(self.subcommand).dump(config, skip_none=False, skip_validation=True)))
+            ours = _model_settings(yaml.safe_load(self._parser(self.subcommand).dump(config, **_KEEP_NONE, skip_validation=True)))
             differences = {c: _differences(ours, _trained_with(c)) for c in candidates}
             matching = [c for c in candidates if not differences[c]]
             if not matching:
@@ -90,14 +107,37 @@ class LitIRLCLI(LightningCLI):
             # Continue in the same run folder: same TensorBoard curves, same checkpoint folder.
             logger.init_args.version = matching[-1].parent.parent.name
 
+    def _read_ckpt_path(self) -> tuple[str, dict[str, Any]] | None:
+        """A --ckpt_path file, read and checked (exists, loads, is a run's checkpoint) before the trainer
+        and its logger create anything: a wrong path leaves no run folder behind, and its error is the
+        only line printed."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        path = config.get("ckpt_path")
+        if not isinstance(path, str) or path in ("best", "last", "hpc") or path.startswith("registry"):
+            return None  # Lightning's own names ("last" was resolved to a path in before_instantiate_classes)
+        return path, AtomicCheckpointIO().load_checkpoint(path)
+
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
+        checkpoint_io = ReadOnceCheckpointIO(self._read_ckpt_path())
         plugins = config.get("plugins") or []
         plugins = list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
-        config["plugins"] = [*plugins, AtomicCheckpointIO()]
+        config["plugins"] = [*plugins, checkpoint_io]
         given = [*(config.get("callbacks") or []), *callbacks]
         if config.get("enable_progress_bar", True) is not False and not any(isinstance(c, LightningProgressBar) for c in given):
             callbacks = [*callbacks, ProgressBar()]
-        trainer = super()._instantiate_trainer(config, callbacks)
+        self.run_files.watch(config.get("logger"))
+        try:
+            trainer = super()._instantiate_trainer(config, callbacks)
+        except (MisconfigurationException, ValueError, TypeError, ImportError) as error:
+            message = _trainer_flag_error(error, config)
+            if message is None:
+                raise
+            raise LitIRLError(message) from error
+        self.run_files.trainer = trainer
+        launcher = trainer.strategy.launcher
+        if launcher is not None and not isinstance(launcher, _SubprocessScriptLauncher):
+            checkpoint_io.forget()  # spawned processes read the file themselves, rather than each get a copy
+        trainer._signal_connector = AgreedSigterm(trainer)  # a SIGTERM under DDP leaves a checkpoint too
         if isinstance(trainer.strategy, DDPStrategy):
             # Each training_step runs several backward passes over disjoint networks (critic, actor,
             # alpha, reward): plain DDP stops at the second step on "parameters that were not used".
@@ -154,32 +194,6 @@ def _differences(ours: dict[str, Any], theirs: dict[str, Any] | None, prefix: st
     return found
 
 
-def _chain(error: BaseException | None) -> list[BaseException]:
-    chain: list[BaseException] = []
-    while error is not None and error not in chain:
-        chain.append(error)
-        error = error.__cause__ or error.__context__
-    return chain
-
-
-def _is_config_error(error: BaseException) -> bool:
-    """jsonargparse reports bad values as ValueError/TypeError chains raised while parsing and
-    instantiating; anything else (a real bug) keeps its traceback."""
-    return any(isinstance(e, (LitIRLError, ArgumentError)) or "Does not validate against" in str(e) for e in _chain(error))
-
-
-def _one_line(error: BaseException) -> str:
-    """The message a user needs from a (possibly deeply chained) configuration error."""
-    chain = _chain(error)
-    for link in chain:
-        if isinstance(link, LitIRLError):
-            return str(link)
-    key = re.search(r'Parser key "([^"]+)"', str(chain[0]))
-    innermost = str(chain[-1]).strip().splitlines()[0]
-    where = f"{key.group(1)}: " if key else ""
-    return f"{where}{innermost} (check the spelling against `lit-irl fit --help` and `lit-irl fit --model.help <Algo>`)"
-
-
 class RunFolderConfig(SaveConfigCallback):
     """Saves the full config into the run folder: ``config.yaml`` for ``fit``, ``test_config.yaml``
     or ``validate_config.yaml`` otherwise, so that evaluating a run (``test --ckpt_path last`` logs
@@ -202,6 +216,7 @@ class RunFolderConfig(SaveConfigCallback):
 
 def main(args: list[str] | None = None) -> None:
     runtime.silence_known_warnings()
+    run_files = RunFiles()
     try:
         LitIRLCLI(
             LightningModule,
@@ -211,22 +226,26 @@ def main(args: list[str] | None = None) -> None:
             save_config_callback=RunFolderConfig,
             save_config_kwargs={"overwrite": True},
             args=args,
+            run_files=run_files,
             parser_kwargs={"exit_on_error": False, "description": "lit_irl: inverse RL and imitation on PyTorch Lightning. Pick an algorithm with --model or a config from configs/."},
         )
     except SIGTERMException as stopped:
         saved = getattr(stopped, "lit_irl_saved", None)
+        # Under DDP every rank stops at the same batch; one of them says so.
+        say = print if (os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or "0") == "0" else (lambda *a, **k: None)
         if saved and getattr(stopped, "lit_irl_finished", False):
-            print(f"lit-irl: SIGTERM came after the last batch: training finished, {saved} holds it", file=sys.stderr)
+            say(f"lit-irl: SIGTERM came after the last batch: training finished, {saved} holds it", file=sys.stderr)
             sys.exit(0)
         if saved:
-            print(f"lit-irl: stopped by SIGTERM after the batch under way; {saved} holds it, continue with --ckpt_path {saved}", file=sys.stderr)
+            say(f"lit-irl: stopped by SIGTERM after the batch under way; {saved} holds it, continue with --ckpt_path {saved}", file=sys.stderr)
         else:
-            print("lit-irl: stopped by SIGTERM; no checkpoint written now (test/validate, or DDP: the last periodic one stands)", file=sys.stderr)
+            say("lit-irl: stopped by SIGTERM; no checkpoint written now (test/validate: nothing was trained)", file=sys.stderr)
         sys.exit(128 + signal.SIGTERM)
     except (LitIRLError, ArgumentError, ValueError, TypeError) as error:
         if not isinstance(error, (LitIRLError, ArgumentError)) and not _is_config_error(error):
             raise
-        print(f"lit-irl: error: {_one_line(error)}", file=sys.stderr)
+        run_files.remove()
+        print(f"lit-irl: error: {_one_line(error, list(sys.argv[1:] if args is None else args))}", file=sys.stderr)
         sys.exit(2)
 
 

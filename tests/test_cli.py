@@ -152,6 +152,24 @@ def test_ddp_two_processes_hold_identical_parameters(run_dir: Path):
     first_obs = [c["replay"]["data"]["obs"][0] for c in ckpt["collection"]]
     assert len(first_obs) == 2 and not torch.equal(*first_obs), "each rank collects with its own seed"
 
+    # Preemption: SIGTERM to one rank only; the ranks agree to stop after the same batch, save
+    # last.ckpt together (every rank's run state), and the resumed run ends where the straight one did.
+    preempted_dir = run_dir / "preempted"
+    preempted = run_cli(
+        "fit", *tiny_sac_args(preempted_dir, total=800), "--trainer.devices", "2",
+        "--trainer.callbacks+=tests.helpers.TerminateAt", "--trainer.callbacks.steps", "400", "--trainer.callbacks.rank", "1",
+        check=False, timeout=600,
+    )
+    assert preempted.returncode == 128 + signal.SIGTERM, preempted.stderr[-3000:]
+    last = _run_folder(preempted_dir) / "checkpoints" / "last.ckpt"
+    assert preempted.stderr.count("stopped by SIGTERM after the batch under way") == 1, preempted.stderr[-3000:]
+    saved = _state(last)
+    assert int(saved["state_dict"]["env_steps"]) == 420 and len(saved["collection"]) == 2, "both ranks' state, one batch after the signal"
+    run_cli("fit", *tiny_sac_args(preempted_dir, total=800), "--trainer.devices", "2", "--ckpt_path", "last", timeout=600)
+    resumed = _state(last)["state_dict"]
+    different = [k for k in ckpt["state_dict"] if not torch.equal(ckpt["state_dict"][k], resumed[k])]
+    assert not different, f"a preempted DDP run resumed differs from the straight one: {different}"
+
 
 # ---------------------------------------------------------------- bad input
 def _error(result: subprocess.CompletedProcess) -> str:
