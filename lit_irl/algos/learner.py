@@ -15,6 +15,7 @@ steps, all optimizers together) drives nothing.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -196,17 +197,20 @@ class Learner(LightningModule):
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
+        # Python floats: torch.isfinite on these scalars costs more than the rest of the check.
         problem = None
-        if not torch.isfinite(loss):
+        if not math.isfinite(float(loss.detach())):
             problem = f"non-finite {name} ({float(loss.detach())})"
         else:
             grads = [p.grad for optimizer in optimizers for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
             # Checked after backward, i.e. after DDP averaged them: every rank decides alike.
-            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads else torch.zeros(())
-            if not torch.isfinite(norm):
+            norms = torch.stack(torch._foreach_norm(grads)) if grads else torch.zeros(1)
+            if not math.isfinite(float(norms.sum())):
                 problem = f"non-finite gradient of {name}"
-            elif max_grad_norm is not None and norm > max_grad_norm:
-                torch._foreach_mul_(grads, max_grad_norm / (float(norm) + 1e-6))
+            elif max_grad_norm is not None:
+                norm = float(torch.linalg.vector_norm(norms))
+                if norm > max_grad_norm:
+                    torch._foreach_mul_(grads, max_grad_norm / (norm + 1e-6))
         if problem is None:
             for optimizer in optimizers:
                 optimizer.step()
@@ -215,8 +219,8 @@ class Learner(LightningModule):
         return False
 
     def check_parameters_finite(self) -> None:
-        params = [p for p in self.parameters()]
-        if params and not torch.isfinite(torch.stack(torch._foreach_norm(params))).all():
+        params = list(self.parameters())
+        if params and not math.isfinite(float(torch.stack(torch._foreach_norm(params)).sum())):
             bad = next(name for name, p in self.named_parameters() if not torch.isfinite(p).all())
             self._non_finite(f"non-finite parameter {bad}", skippable=False)
 
