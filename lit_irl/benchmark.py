@@ -103,7 +103,7 @@ class BenchmarkRun:
         steps = compact_checkpoint(self.last_checkpoint, self.carried / "last.ckpt")
         for events in (self.folder / "run").glob("events.out.tfevents.*"):
             shutil.copy2(events, self.carried / events.name)
-        print(f"{self.carried}: env steps {steps:,}")
+        print(f"{self.carried}: {steps:,} steps")
 
     @property
     def events_folder(self) -> Path:

@@ -51,9 +51,11 @@ def compact_checkpoint(source: str | Path, target: str | Path) -> int:
     What is left (networks, optimizers, counters: a few MB instead of hundreds) still resumes with
     ``--ckpt_path target``: the replay buffer then refills with the current policy for
     ``warmup_steps`` before updates continue — not bit-identical; meant for carrying long runs
-    across machines or sessions where the full checkpoint cannot travel. Returns its env steps.
+    across machines or sessions where the full checkpoint cannot travel. Returns its progress
+    (env steps, or gradient steps for offline learners).
     """
     state = load_checkpoint_file(source)
     state.pop("collection", None)
     AtomicCheckpointIO().save_checkpoint(state, target)
-    return int(state["state_dict"]["env_steps"])
+    unit = state.get("lit_irl", {}).get("progress_unit", "env_steps")
+    return int(state["state_dict"][unit])
