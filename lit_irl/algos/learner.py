@@ -218,6 +218,7 @@ class Learner(LightningModule):
         self._non_finite(problem, skippable=True)
         return False
 
+    @torch.no_grad()
     def check_parameters_finite(self) -> None:
         params = list(self.parameters())
         if params and not math.isfinite(float(torch.stack(torch._foreach_norm(params)).sum())):
