@@ -12,6 +12,7 @@ Prints, for the same env, networks and batch:
   training    env-steps/s: CleanRL-style whole loop (reference) | lit_irl SAC through Trainer.fit
   PPO         env-steps/s: CleanRL-style PPO loop (reference) | lit_irl PPO through Trainer.fit | SB3 PPO
   GAE         batches/s:   torch loop (reference) | lit_irl NumPy loop | TorchRL's functional GAE
+  BC          gradient steps/s: plain PyTorch loop (reference) | lit_irl BC through Trainer.fit
 Each measurement is repeated, interleaved, and the median is reported with its ratio to the reference.
 """
 
@@ -495,6 +496,38 @@ def bench_ppo_updates(env_id: str, repeats: int) -> dict[str, float]:
     return interleaved(candidates, repeats)
 
 
+def bench_bc(env_id: str, steps: int, repeats: int) -> dict[str, float]:
+    """BC gradient steps/s: a plain PyTorch loop (same actor, Adam, batch 256, -log pi(a|s)) vs BC
+    through Trainer.fit (minibatches drawn in training_step, the NaN guard, logging)."""
+    import lightning as L
+
+    from lit_irl.algos import BC, TrainingConfig
+    from lit_irl.data.d4rl import load_dataset
+
+    demos = "zoo/Hopper-v5/expert_demos.hdf5"
+    data = load_dataset(demos)
+    obs, actions = torch.from_numpy(data.observations), torch.from_numpy(data.actions)
+    spec = probe_env(EnvConfig(env_id))
+
+    def plain() -> int:
+        actor = TanhGaussianActor(spec.obs_dim, spec.act_dim, [256, 256], spec.action_low, spec.action_high)
+        optimizer = torch.optim.Adam(actor.parameters(), lr=3e-4)
+        for _ in range(steps):
+            index = torch.randint(0, obs.shape[0], (256,))
+            loss = -actor.log_prob(obs[index], actions[index]).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return steps
+
+    def lit_irl_fit() -> int:
+        module = BC(EnvConfig(env_id), demos, num_trajectories=None, normalize_obs=False, training=TrainingConfig(total_steps=steps, eval_episodes=1))
+        L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, max_epochs=-1).fit(module)
+        return steps
+
+    return interleaved({"plain PyTorch BC loop (reference)": plain, "lit_irl BC, Trainer.fit": lit_irl_fit}, repeats)
+
+
 def bench_gae(repeats: int) -> dict[str, float]:
     """GAE over one PPO batch (2048 x 1): ours (NumPy loop), a torch loop, TorchRL's functional GAE."""
     from lit_irl.policy.ppo import generalized_advantages
@@ -541,13 +574,17 @@ def main() -> None:
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
-    parser.add_argument("--only", choices=["sac", "ppo"], help="one learner's measurements only")
+    parser.add_argument("--only", choices=["sac", "ppo", "bc"], help="one learner's measurements only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     np.random.seed(0)
     repeats = 3 if args.quick else 7
     print(f"lit_irl throughput on {args.env}, torch {torch.__version__}, {args.threads} thread(s); median of {repeats} interleaved repeats")
+    if args.only in (None, "bc"):
+        report("BC, tanh-Gaussian (256, 256), batch 256: gradient steps/s", "steps/s", bench_bc(args.env, 500 if args.quick else 2000, repeats))
+    if args.only == "bc":
+        return
     if args.only != "sac":
         report("GAE over a 2048 x 1 batch: batches/s", "batch/s", bench_gae(repeats))
         report("PPO minibatch updates, (64, 64) tanh, minibatch 64: updates/s", "upd/s", bench_ppo_updates(args.env, repeats))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from tensordict import TensorDict
 
 from lit_irl.algos.learner import TrainingConfig
 from lit_irl.algos.offline import OfflineLearner
@@ -18,7 +17,7 @@ from lit_irl.nn import Activation, DeterministicActor, TanhGaussianActor
 class BC(OfflineLearner):
     """Behaviour cloning from demonstrations (or any D4RL-format file).
 
-    Per ``training_step`` (one gradient step): a minibatch of expert ``(s, a)`` and one Adam step on
+    Per gradient step: a minibatch of expert ``(s, a)`` and one Adam step on
 
     - ``head: tanh_gaussian``: ``-mean log pi(a | s)`` of the squashed Gaussian (expert actions on
       the bounds of the box are pulled 1e-6 inside before atanh, so the loss stays finite);
@@ -71,14 +70,14 @@ class BC(OfflineLearner):
 
         demos = ExpertDemonstrations(demonstrations, env, num_trajectories)
         demos.setup()  # a bad file fails here, before any training
-        self.demonstrations = demos.transitions.select("obs", "action")
+        self.demonstrations = {key: demos.transitions[key] for key in ("obs", "action")}
         if normalize_obs:
             self.actor.obs_normalizer.set(self.demonstrations["obs"])
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.actor.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.Adam(self.actor.parameters(), lr=self.lr, weight_decay=self.weight_decay, fused=True)
 
-    def bc_loss(self, batch: TensorDict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def bc_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The loss of the configured head on a minibatch of expert ``(obs, action)``."""
         if self.head == "tanh_gaussian":
             log_prob = self.actor.log_prob(batch["obs"], batch["action"])
@@ -88,6 +87,8 @@ class BC(OfflineLearner):
         return loss, {"loss/bc_mse": loss.detach()}
 
     def training_step(self, batch: int, batch_idx: int) -> None:
-        loss, stats = self.bc_loss(self.sample(self.demonstrations, self.batch_size))
-        self.optimizer_step(loss, self.optimizers(), name="loss/bc")
-        self.end_step(stats)
+        optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
+        for _ in range(steps):
+            loss, stats = self.bc_loss(self.sample(self.demonstrations, self.batch_size))
+            self.optimizer_step(loss, optimizer, name="loss/bc")
+        self.end_step(stats, steps)
