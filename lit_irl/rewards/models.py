@@ -124,4 +124,6 @@ def load_reward(path: str, obs_dim: int, act_dim: int) -> RewardModel:
         model.load_state_dict(weights)
     except RuntimeError:
         raise LitIRLError(f"the reward of {path} takes other action dims than this env's {act_dim}; use a state-only reward to transfer") from None
-    return model.requires_grad_(False).eval()
+    # Frozen by requires_grad only: an MLP has no train/eval difference, and a module left in eval
+    # mode makes Lightning warn at the start of every fit.
+    return model.requires_grad_(False)
