@@ -40,7 +40,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 import lit_irl.algos  # noqa: F401  (makes ``--model SAC`` resolvable by its short name)
 from lit_irl.callbacks import AgreedSigterm, Evaluation, ProgressBar, ProgressCheckpoint
 from lit_irl.checkpoint_io import AtomicCheckpointIO
-from lit_irl.cli_errors import ReadOnceCheckpointIO, RunFiles, _is_config_error, _negative_after_space, _one_line, _trainer_flag_error  # noqa: F401
+from lit_irl.cli_errors import ReadOnceCheckpointIO, RunFiles, _is_config_error, _one_line, _trainer_flag_error
 from lit_irl import runtime
 from lit_irl.errors import LitIRLError
 

@@ -148,7 +148,7 @@ def test_the_count_at_the_top_is_right():
 
 def test_trainer_flag_errors_keep_real_bugs():
     """Only Lightning's refusals of a flag become one line: anything else keeps its traceback."""
-    from lit_irl.cli import _trainer_flag_error
+    from lit_irl.cli_errors import _trainer_flag_error
 
     try:
         raise KeyError("a bug")
@@ -161,7 +161,7 @@ def test_trainer_flag_errors_keep_real_bugs():
 
 
 def test_negative_number_message():
-    from lit_irl.cli import _negative_after_space
+    from lit_irl.cli_errors import _negative_after_space
 
     assert _negative_after_space(["fit", "--a.lr", "-1e-3"]) == "--a.lr -1e-3: a negative number after a space is read as an option; write --a.lr=-1e-3"
     assert _negative_after_space(["fit", "--a.lr=-1e-3", "--b", "x"]) is None
