@@ -14,6 +14,7 @@ from lit_irl.data.d4rl import load_dataset, save_dataset
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError
 from lit_irl.policy import SACConfig, SACPolicy
+from lit_irl.reporting import logged_scalars
 from lit_irl.rewards import RewardConfig
 from tests.conftest import ROOT, run_cli
 from tests.conftest import tiny_args as tiny_cli_args
@@ -55,6 +56,9 @@ def test_cli_smoke_and_resume_is_bit_identical(tmp_path: Path, short_demos: str)
     run_cli("fit", *tiny_args(straight), "--model.init_args.demonstrations", short_demos)
     state = _last(straight)
     assert int(state["state_dict"]["env_steps"]) == 600 and int(state["state_dict"]["reward_steps"]) == 3
+    (run_dir,) = straight.glob("mlirl-InvertedPendulum-v5/version_*")
+    epic = logged_scalars(run_dir, "reward_recovery/epic")
+    assert epic and 0.0 <= epic[-1][1] <= 1.0, "the final evaluation logs the EPIC distance to the true reward"
     interrupted = run_cli(
         "fit", *tiny_args(killed), "--model.init_args.demonstrations", short_demos,
         "--trainer.callbacks+=tests.helpers.KillAfterCheckpoint", "--trainer.callbacks.steps", "300",

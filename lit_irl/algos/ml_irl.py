@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import time
 
+import numpy as np
 import torch
 from tensordict import TensorDict
 from torchmetrics.functional import pearson_corrcoef, spearman_corrcoef
@@ -15,9 +17,11 @@ from lit_irl.data.collect import derive_seed
 from lit_irl.data.modules import ExpertDemonstrations, padded_trajectories
 from lit_irl.data.rollout import rollout
 from lit_irl.envs import EnvConfig
+from lit_irl.envs.true_reward import true_reward_of
 from lit_irl.errors import LitIRLError, check_fraction, check_positive
 from lit_irl.policy import SACConfig, SACPolicy
 from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
+from lit_irl.rewards.epic import coverage_transitions, reward_recovery
 
 
 class MLIRL(OffPolicyLearner):
@@ -60,6 +64,11 @@ class MLIRL(OffPolicyLearner):
         agent_trajectories: fresh agent trajectories per reward step (per rank).
         reward_gamma: discount of R_theta(tau); 1.0 reproduces the official code (undiscounted
             per-step means times T), the thesis writes gamma^t.
+        recovery_transitions: at each evaluation, the EPIC distance of the learned reward to the
+            env's true reward (``reward_recovery/epic``, with the raw ``pearson_coverage`` /
+            ``spearman_coverage``) over a coverage set of this many transitions each of the expert
+            data, the current policy and uniform actions (:mod:`lit_irl.rewards.epic`); 0 = off.
+            Only for envs whose true reward has an (s, a, s') rewrite (:mod:`lit_irl.envs.true_reward`).
         training: budget (env steps of the policy step), logging, evaluation, seed.
         collection: how the env is stepped.
         off_policy: replay buffer, warm-up, SAC updates per env step.
@@ -79,6 +88,7 @@ class MLIRL(OffPolicyLearner):
         env_steps_per_iteration: int = 5_000,
         agent_trajectories: int = 10,
         reward_gamma: float = 1.0,
+        recovery_transitions: int = 1_000,
         training: TrainingConfig = TrainingConfig(log_every=5_000),
         collection: CollectionConfig = CollectionConfig(env_steps_per_batch=50),
         off_policy: OffPolicyConfig = OffPolicyConfig(warmup_steps=1_000),
@@ -103,6 +113,8 @@ class MLIRL(OffPolicyLearner):
                 f"env_steps_per_iteration ({env_steps_per_iteration}) must be a multiple of a collection batch "
                 f"(collection.env_steps_per_batch x num_envs = {self.env_steps_per_batch})"
             )
+        if recovery_transitions < 0:
+            raise LitIRLError(f"recovery_transitions must be >= 0 (0 turns the EPIC metric off), got {recovery_transitions}")
         if held_out_expert_trajectories < 0:
             raise LitIRLError(f"held_out_expert_trajectories must be >= 0, got {held_out_expert_trajectories}")
         self.save_hyperparameters()
@@ -123,6 +135,8 @@ class MLIRL(OffPolicyLearner):
             demonstrations, env, num_expert_trajectories + held_out_expert_trajectories, state_only, other_env=demonstrations_from_other_env
         )
         demos.setup()
+        self.demonstration_data = demos.data
+        self.recovery_transitions = recovery_transitions
         expert, expert_mask = padded_trajectories(demos.data, spec.horizon, self.pad_to_horizon, state_only)
         self.expert, self.expert_mask = expert[:num_expert_trajectories], expert_mask[:num_expert_trajectories]
         self.held_out = expert[num_expert_trajectories:][expert_mask[num_expert_trajectories:].bool()] if held_out_expert_trajectories else None
@@ -178,6 +192,24 @@ class MLIRL(OffPolicyLearner):
                 metrics[f"reward_recovery/pearson_{name}"] = pearson_corrcoef(learned_rows, true_rows).float()
                 metrics[f"reward_recovery/spearman_{name}"] = spearman_corrcoef(learned_rows, true_rows).float()
         return metrics
+
+    def run_evaluation(self) -> dict[str, float]:
+        result = super().run_evaluation()
+        true_reward = true_reward_of(self.env_config.env_id)
+        if self.recovery_transitions and true_reward is not None and self.global_rank == 0:
+            # Own seeds (not the training streams), and the reward on CPU like the coverage data.
+            coverage = coverage_transitions(self.env_config, self.demonstration_data, self.actor, self.recovery_transitions, self.seed)
+            reward = copy.deepcopy(self.reward).cpu()
+            try:
+                recovery = reward_recovery(reward, true_reward, coverage, self.policy.config.gamma, seed=self.seed)
+            except LitIRLError:  # a reward constant over the coverage set (a pendulum that never falls): nothing to report
+                return result
+            metrics = {"reward_recovery/epic": recovery["epic"], "reward_recovery/pearson_coverage": recovery["pearson"],
+                       "reward_recovery/spearman_coverage": recovery["spearman"]}
+            metrics = {key: value for key, value in metrics.items() if np.isfinite(value)}
+            self.log_scalars(metrics)
+            result.update(metrics)
+        return result
 
     # ------------------------------------------------------------------- loop
     def training_step(self, batch: int, batch_idx: int) -> None:
