@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lit_irl import benchmark
-from lit_irl.benchmark import SUMMARY_HEADER, BenchmarkRun, eval_summary, summary_cells
+from lit_irl.benchmark import BenchmarkRun
+from lit_irl.reporting import SUMMARY_HEADER, eval_summary, summary_cells
 from lit_irl.errors import LitIRLError
 from tests.conftest import PENDULUM, tiny_args
 

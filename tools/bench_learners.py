@@ -24,7 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from lit_irl.benchmark import RESULTS, ROOT, SUMMARY_HEADER, SUMMARY_LEGEND, BenchmarkRun, eval_summary, markdown_table, plot_curves, summary_cells
+from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun
+from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
 from lit_irl.files import write_text_atomic
 
 BC_TRAJECTORIES = (1, 5, 25)

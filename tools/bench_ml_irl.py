@@ -28,18 +28,24 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from lit_irl.benchmark import (
-    RESULTS,
-    ROOT,
+from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun
+from lit_irl.files import write_text_atomic
+from lit_irl.reporting import (
+    IMPROVEMENT_HEADER,
+    LAST_EVALS,
+    RECOVERY_HEADER,
     SUMMARY_HEADER,
     SUMMARY_LEGEND,
-    BenchmarkRun,
     eval_summary,
+    improvement_rows,
     markdown_table,
+    method_scores,
     plot_curves,
+    plot_performance_profiles,
+    recovery_cells,
     summary_cells,
 )
-from lit_irl.files import write_text_atomic
+from lit_irl.rewards.epic import checkpoint_reward_recovery
 
 ENV_IDS = {"inverted_pendulum": "InvertedPendulum-v5", "pendulum": "Pendulum-v1", "hopper": "Hopper-v5",
            "halfcheetah": "HalfCheetah-v5", "walker2d": "Walker2d-v5", "ant": "Ant-v5", "humanoid": "Humanoid-v5"}
@@ -59,29 +65,45 @@ def summarize(env: str, variant: str, seeds: list[int]) -> dict:
     zoo = json.loads((ROOT / "zoo" / "zoo.json").read_text()) if (ROOT / "zoo" / "zoo.json").exists() else {}
     env_id = ENV_IDS[env]
     overheads = [v for run in runs for _, v in run.scalars("perf/iteration_over_sac")]
+    # EPIC of each seed's latest reward (coverage: its demonstrations, its policy, uniform actions).
+    recoveries = [checkpoint_reward_recovery(str(run.latest_checkpoint)) if run.latest_checkpoint.exists() else None for run in runs]
     return {
         "env": env_id, "variant": variant, **eval_summary(runs, zoo.get(env_id, {}).get("expert_return_mean")),
         "iteration_over_sac": float(np.median(overheads)) if overheads else None,
+        "reward_recovery": recoveries,
     }
 
 
 def write_outputs(rows: list[dict], tag: str) -> None:
     RESULTS.mkdir(exist_ok=True)
-    header = ["env", "reward", *(cell.format(reference="expert") for cell in SUMMARY_HEADER), "iteration / SAC work"]
+    header = ["env", "reward", *(cell.format(reference="expert") for cell in SUMMARY_HEADER), *RECOVERY_HEADER, "iteration / SAC work"]
     cells = [
-        [r["env"], r["variant"], *summary_cells(r), f"{r['iteration_over_sac']:.3f}x" if r["iteration_over_sac"] else "-"]
+        [r["env"], r["variant"], *summary_cells(r), *recovery_cells(r["reward_recovery"]),
+         f"{r['iteration_over_sac']:.3f}x" if r["iteration_over_sac"] else "-"]
         for r in rows
     ]
+    scores = method_scores({f"{r['env']} {r['variant']}": r for r in rows if r["seeds"] > 1})
+    names = list(scores)
+    comparison = improvement_rows(scores, [(x, y) for i, x in enumerate(names) for y in names[i + 1 :] if x.split()[0] == y.split()[0]])
     lines = [
         f"# ML-IRL results ({tag})", "",
         "Command: `python " + " ".join(["tools/bench_ml_irl.py", *sys.argv[1:]]) + "`", "",
         SUMMARY_LEGEND.format(reference="zoo expert"), "",
-        *markdown_table(header, cells),
+        *markdown_table(header, cells), "",
+        "Reward recovery of each seed's final reward (mean ± std over seeds): EPIC distance to the env's true reward "
+        "(Gleave et al. 2021; invariant to potential shaping and scale, 0 = same reward, 1 = negated) and the raw "
+        "correlations with the env's rewards, on a coverage set of 1000 transitions each of the expert demonstrations, "
+        "the final policy and uniform random actions (`lit_irl.rewards.epic`).",
     ]
+    if comparison:
+        lines += ["", f"Probability of improvement (seeds' last-{LAST_EVALS}-evaluation scores, stratified bootstrap):", "",
+                  *markdown_table(IMPROVEMENT_HEADER, comparison), "", f"Performance profiles: `ml_irl_{tag}_profiles.png`."]
     write_text_atomic(RESULTS / f"ml_irl_{tag}.md", "\n".join(lines) + "\n")
     write_text_atomic(RESULTS / f"ml_irl_{tag}.json", json.dumps(rows, indent=1))
     panels = [(f"ML-IRL {r['variant']}: {r['env']}", r["curves"], r["reference"], "zoo expert") for r in rows]
     plot_curves(panels, RESULTS / f"ml_irl_{tag}.png")
+    if scores:
+        plot_performance_profiles(scores, RESULTS / f"ml_irl_{tag}_profiles.png", f"ML-IRL ({tag}): score = last {LAST_EVALS} evals / zoo expert")
     print("\n".join(lines))
 
 

@@ -28,18 +28,10 @@ import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-from lit_irl.benchmark import (
-    RESULTS,
-    ROOT,
-    SUMMARY_HEADER,
-    SUMMARY_LEGEND,
-    BenchmarkRun,
-    eval_summary,
-    markdown_table,
-    plot_curves,
-    summary_cells,
-)
+from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun
+from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
 from lit_irl.files import write_text_atomic
 
 DEMONSTRATIONS = ROOT / "zoo" / "CustomAnt-v0" / "expert_demos.hdf5"
@@ -57,6 +49,27 @@ DESCRIPTIONS = {
 }
 # Thesis Table 2.2 (true DisabledAnt return; its budget and seed count are not stated).
 PAPER = {"data_transfer": 221.51, "reward_transfer": 187.69, "ground_truth": 320.15}
+
+
+@dataclass
+class RecordedRun:
+    """A run known only from the curve an earlier report recorded in ``results/transfer_ant.json``
+    (its folder was lost before ``--carry``): the table keeps its row, marked in the JSON."""
+
+    name: str
+    curve: list[tuple[int, float]]
+    wall_hours: float
+
+    @classmethod
+    def of(cls, name: str, stage_summary: dict) -> RecordedRun | None:
+        curve = stage_summary.get("curves", {}).get(name)
+        return cls(name, [tuple(point) for point in curve], stage_summary.get("wall_time_h", 0.0)) if curve else None
+
+    def scalars(self, tag: str) -> list[tuple[int, float]]:
+        return self.curve if tag == "eval/return_mean" else []
+
+    def wall_seconds(self, unit: str = "env_steps") -> float:
+        return self.wall_hours * 3600
 
 
 def stage_run(stage: str, seed: int) -> BenchmarkRun:
@@ -85,8 +98,13 @@ def train_stages(stages: list[str], seeds: list[int], total: int | None, paralle
 
 
 def report(seeds: list[int]) -> None:
+    recorded = json.loads((RESULTS / "transfer_ant.json").read_text()) if (RESULTS / "transfer_ant.json").exists() else {}
+
     def summary(stage: str, reference: float | None) -> dict:
-        return eval_summary([BenchmarkRun(f"transfer_{stage}/seed{seed}", [STAGES[stage]]) for seed in seeds], reference)
+        runs = [BenchmarkRun(f"transfer_{stage}/seed{seed}", [STAGES[stage]]) for seed in seeds]
+        # A run whose events were never carried is known from the curve an earlier report recorded.
+        runs = [run if run.scalars("eval/return_mean") else RecordedRun.of(run.name, recorded.get(stage, {})) or run for run in runs]
+        return eval_summary(runs, reference)
 
     ground_truth = summary("ground_truth", None)["final_mean"]
     summaries = {stage: summary(stage, ground_truth) for stage in ("data_transfer", "reward_transfer", "ground_truth")}
@@ -106,6 +124,10 @@ def report(seeds: list[int]) -> None:
         "The CustomAnt row's reference is instead its zoo expert (`zoo/CustomAnt-v0`).", "",
         *markdown_table(header, rows),
     ]
+    lost = [stage for stage in summaries if any(name in recorded.get(stage, {}).get("curves", {}) and not
+            BenchmarkRun(name, [STAGES[stage]]).scalars("eval/return_mean") for name in summaries[stage]["curves"])]
+    if lost:
+        lines += ["", f"Rows read from the curves recorded by an earlier report (their run folders were not carried): {', '.join(lost)}."]
     RESULTS.mkdir(exist_ok=True)
     write_text_atomic(RESULTS / "transfer_ant.md", "\n".join(lines) + "\n")
     write_text_atomic(RESULTS / "transfer_ant.json", json.dumps(summaries, indent=1))
