@@ -229,6 +229,7 @@ def plot_curves(panels: list[tuple[str, dict, float | None, str]], path: Path, x
             axis.axhline(reference, color="k", linestyle="--", label=reference_label)
         axis.set_title(title, fontsize=9)
         axis.set_xlabel(x_label if "gradient" not in title else "gradient steps")
+        axis.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
         axis.set_ylabel("true return (deterministic eval)")
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=7)

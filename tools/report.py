@@ -1,0 +1,188 @@
+"""One results page: every table of the project re-made from its runs, with commands, budgets,
+curves, videos of the final policies and how each compares with the paper.
+
+    python tools/report.py                 # re-make every table (from the runs, else their carried events) and results/README.md
+    python tools/report.py --videos        # also render the videos that are missing (results/videos/, seed 0's final policy)
+    python tools/report.py --page-only     # only results/README.md, from the tables' JSON as they are
+
+Each table is still made by its own benchmark script (``--report-only``), through the one results
+layer (:mod:`lit_irl.reporting`): IQM with 95% CIs over seeds, curves with CI bands, EPIC where a
+reward was learned. A table whose script has nothing to read (no runs, no carried events) is
+listed as not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+sys.path.insert(0, str(ROOT))
+
+from lit_irl.files import write_text_atomic  # noqa: E402
+
+
+@dataclass
+class Video:
+    label: str
+    policy: str  # a checkpoint or exported policy, relative to the repo root
+    out: str  # under results/videos/
+
+
+@dataclass
+class ResultTable:
+    title: str
+    stem: str  # results/<stem>.{md,json,png}
+    train: str
+    report: str
+    about: str
+    paper: Callable[[dict | list], str]
+    videos: list[Video] = field(default_factory=list)
+    extra_images: list[str] = field(default_factory=list)
+
+
+def _rows(data: dict | list) -> list[dict]:
+    return data if isinstance(data, list) else list(data.values())
+
+
+def _ratio(summary: dict) -> str:
+    ci = summary.get("recent_iqm_ratio")
+    if not ci:
+        return "not run"
+    point, low, high = ci
+    return f"{point:.2f}" + (f" [{low:.2f}, {high:.2f}]" if high > low else "") + f" ({summary['seeds']} seed{'s' * (summary['seeds'] != 1)}, {summary['env_steps']:,} steps)"
+
+
+def ml_irl_paper(data: list) -> str:
+    ours = {row["variant"]: row for row in data}
+    paper = {"state_only": 0.86, "state_action": 0.87}  # thesis Table 2.1, Hopper: ML-IRL(S), ML-IRL(SA) / expert
+    return "; ".join(f"{name}: ours {_ratio(ours[name])} of our expert, paper {value:.2f} of its expert" for name, value in paper.items() if name in ours)
+
+
+def transfer_paper(data: dict) -> str:
+    thesis = {"data_transfer": 221.51 / 320.15, "reward_transfer": 187.69 / 320.15}  # thesis Table 2.2, ratio to ground-truth SAC
+    return "; ".join(f"{name.replace('_', ' ')}: ours {_ratio(data[name])} of our ground-truth SAC, thesis {value:.2f}" for name, value in thesis.items() if name in data)
+
+
+def learners_paper(data: dict) -> str:
+    ppo = data.get("ppo", {})
+    training = ppo.get("final_training_return_mean")
+    return (f"PPO training-episode return at the end {training:.0f} vs CleanRL's published 2383 ± 272 (Hopper-v4, 1M steps); "
+            f"BC from 1 / 5 / 25 trajectories: {', '.join(_ratio(data[k]).split(' (')[0] for k in ('bc_1', 'bc_5', 'bc_25') if k in data)} of the expert"
+            if training else "not run")
+
+
+TABLES = [
+    ResultTable(
+        "ML-IRL on Hopper-v5 (thesis Table 2.1, Hopper row)", "ml_irl_hopper",
+        "python tools/bench_ml_irl.py --envs hopper --variants state_only state_action --seeds 0 1 2",
+        "python tools/bench_ml_irl.py --envs hopper --variants state_only state_action state_only+official_reward_step --seeds 0 1 2 --report-only",
+        "ML-IRL from one expert trajectory, state-only r(s) and state-action r(s, a) rewards, 1M env steps; the "
+        "official-code reward step as an overlay (one seed, 200k). EPIC / Pearson / Spearman of each seed's final reward.",
+        ml_irl_paper,
+        [Video("Hopper expert (zoo)", "zoo/Hopper-v5/expert.pt", "hopper_expert.mp4"),
+         Video("ML-IRL r(s), seed 0, 1M env steps", "results/carry/hopper_state_only/seed0/last.ckpt", "ml_irl_hopper_state_only_seed0.mp4"),
+         Video("ML-IRL r(s, a), seed 0, 1M env steps", "results/carry/hopper_state_action/seed0/last.ckpt", "ml_irl_hopper_state_action_seed0.mp4")],
+        ["ml_irl_hopper_profiles.png"],
+    ),
+    ResultTable(
+        "Transfer across dynamics: CustomAnt-v0 -> DisabledAnt-v0 (thesis Table 2.2)", "transfer_ant",
+        "python tools/bench_transfer.py --seeds 0",
+        "python tools/bench_transfer.py --seeds 0 --report-only",
+        "Data transfer (ML-IRL in DisabledAnt on CustomAnt demonstrations), reward transfer (SAC in DisabledAnt on the "
+        "r(s) learned in CustomAnt), ground-truth SAC, and the source ML-IRL run in CustomAnt.",
+        transfer_paper,
+        [Video("ML-IRL r(s) in CustomAnt-v0 (source of the reward transfer), seed 0", "results/carry/transfer_custom_ant_irl/seed0/last.ckpt",
+               "transfer_custom_ant_irl_seed0.mp4")],
+    ),
+    ResultTable(
+        "BC and PPO on Hopper-v5", "learners_hopper",
+        "python tools/bench_learners.py --stages bc ppo --seeds 0 1 2",
+        "python tools/bench_learners.py --report-only --seeds 0 1 2",
+        "BC (tanh-Gaussian maximum likelihood) from 1, 5 and 25 expert trajectories (x-axis: gradient steps), and PPO on "
+        "the true reward for 1M env steps.",
+        learners_paper,
+        [Video("BC, 1 expert trajectory, seed 0", "results/carry/bc_hopper_1traj/seed0/last.ckpt", "bc_hopper_1traj_seed0.mp4"),
+         Video("PPO, true reward, seed 0, 1M env steps", "results/carry/ppo_hopper/seed0/last.ckpt", "ppo_hopper_seed0.mp4")],
+    ),
+]
+
+
+def remake_tables() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    for table in TABLES:
+        print(f"$ {table.report}", flush=True)
+        subprocess.run(table.report.replace("python", sys.executable, 1).split(), cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def render_videos(results: Path, force: bool) -> None:
+    (results / "videos").mkdir(parents=True, exist_ok=True)
+    for video in (v for table in TABLES for v in table.videos):
+        out = results / "videos" / video.out
+        if (out.exists() and not force) or not (ROOT / video.policy).exists():
+            continue
+        print(f"video: {video.label} -> {out}", flush=True)
+        subprocess.run([sys.executable, "-m", "lit_irl.data.cli", "video", "--policy", str(ROOT / video.policy), "--episodes", "1",
+                        "--width", "240", "--height", "240", "--out", str(out)], cwd=ROOT, check=True)
+
+
+def page(results: Path) -> str:
+    lines = [
+        "# Results", "",
+        "Generated by `python tools/report.py` (add `--videos` to render missing videos). Every number below was run "
+        "here; each table names its command, seeds and budgets. Runs longer than one machine session are carried in "
+        "`results/carry/` (compact checkpoint + TensorBoard events) and continued by the same command. "
+        "How the tables are made: each seed's score is the mean of its last 5 deterministic evaluations; across seeds "
+        "the interquartile mean (IQM) with a stratified-bootstrap 95% CI (`lit_irl/stats.py`, the estimators of "
+        "Agarwal et al. 2021); learned rewards are compared with the true one by EPIC (`lit_irl/rewards/epic.py`). "
+        "The lab notebook of how these results came about: [history.md](history.md).", "",
+    ]
+    for table in TABLES:
+        json_path = results / f"{table.stem}.json"
+        lines += [f"## {table.title}", "", table.about, ""]
+        if not json_path.exists():
+            lines += ["Not run yet.", ""]
+            continue
+        data = json.loads(json_path.read_text())
+        seeds = sorted({row["seeds"] for row in _rows(data)})
+        budgets = sorted({row["env_steps"] for row in _rows(data) if row["env_steps"]})
+        lines += [
+            f"- Table: [{table.stem}.md]({table.stem}.md) (data: [{table.stem}.json]({table.stem}.json))",
+            f"- Train (continues carried runs): `{table.train}`",
+            f"- Re-make the table: `{table.report}`",
+            f"- Seeds per row: {', '.join(map(str, seeds))}; budgets: {', '.join(f'{b:,}' for b in budgets)} steps of each learner's unit",
+            f"- Against the paper: {table.paper(data)}",
+        ]
+        videos = [v for v in table.videos if (results / "videos" / v.out).exists()]
+        if videos:
+            lines.append("- Videos of final policies (one deterministic episode): " + ", ".join(f"[{v.label}](videos/{v.out})" for v in videos))
+        lines += ["", f"![{table.stem}]({table.stem}.png)", ""]
+        lines += [f"![{image}]({image})" for image in table.extra_images if (results / image).exists()]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--page-only", action="store_true", help="only write results/README.md from the tables' JSON")
+    parser.add_argument("--videos", action="store_true", help="render the videos that are missing")
+    parser.add_argument("--force-videos", action="store_true", help="render every video again")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the folder of the tables' JSON, the videos and the page")
+    args = parser.parse_args(argv)
+    if not args.page_only:
+        remake_tables()
+    if args.videos or args.force_videos:
+        render_videos(args.results, args.force_videos)
+    write_text_atomic(args.results / "README.md", page(args.results))
+    print(f"wrote {args.results / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()
