@@ -17,7 +17,7 @@ from lit_irl.data.collect import derive_seed
 from lit_irl.data.modules import ExpertDemonstrations, padded_trajectories
 from lit_irl.data.rollout import rollout
 from lit_irl.envs import EnvConfig
-from lit_irl.envs.true_reward import true_reward_of
+from lit_irl.envs.true_reward import Locomotion, true_reward_of
 from lit_irl.errors import LitIRLError, check_fraction, check_positive
 from lit_irl.policy import SACConfig, SACPolicy
 from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
@@ -181,6 +181,13 @@ class MLIRL(OffPolicyLearner):
             "reward/expert_step_mean": self.reward(self.expert[self.expert_mask.bool()]).mean(),
             "train/agent_trajectory_return": (agent["true_reward"] * agent_mask).sum(-1).mean(),
         }
+        # Fallen states: what a fall is worth to the learned reward decides standing against hopping.
+        locomotion = true_reward_of(self.env_config.env_id)
+        if isinstance(locomotion, Locomotion) and locomotion.terminates:
+            fallen = real & ~locomotion.healthy(agent["obs"])
+            metrics["train/agent_fallen_step_fraction"] = fallen.sum() / real.sum()
+            if fallen.any():
+                metrics["reward/fallen_state_mean"] = self.reward(agent[fallen]).mean()
         for name, rows in (("agent", (learned, true)), ("expert_heldout", None)):
             if rows is None:
                 if self.held_out is None:

@@ -42,6 +42,11 @@ class Locomotion:
     contact_slice: tuple[int, int] | None = None  # clipped external contact forces in the observation (Ant)
     contact_weight: float = 0.0
 
+    @property
+    def terminates(self) -> bool:
+        """Whether the env ends an episode in an unhealthy state (a fall)."""
+        return self.healthy_z is not None or self.healthy_angle is not None
+
     def healthy(self, obs: torch.Tensor) -> torch.Tensor:
         healthy = torch.ones(obs.shape[:-1], dtype=torch.bool, device=obs.device)
         for bounds in (self.healthy_z, self.healthy_angle):
@@ -56,7 +61,7 @@ class Locomotion:
         obs, action, next_obs = batch["obs"], batch["action"], batch["next_obs"]
         velocity = 0.5 * (obs[..., self.velocity_index] + next_obs[..., self.velocity_index])
         reward = velocity - self.ctrl_weight * action.square().sum(-1)
-        if self.healthy_z is not None or self.healthy_angle is not None:
+        if self.terminates:
             reward = reward + self.healthy_reward * self.healthy(next_obs).to(reward.dtype)
         if self.contact_slice is not None:
             start, stop = self.contact_slice
