@@ -4,6 +4,7 @@ Lightning's optimizer-step count."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from lightning import Callback, LightningModule, Trainer
@@ -13,7 +14,7 @@ from lightning.pytorch.trainer.connectors.signal_connector import _SignalConnect
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from lit_irl.errors import check_positive
+from lit_irl.errors import LitIRLError, check_positive
 
 
 class Evaluation(Callback):
@@ -31,6 +32,62 @@ class Evaluation(Callback):
     def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
         if module.batch_crossed(self.every_n_steps) or (self.at_end and trainer.should_stop):
             module.run_evaluation()
+
+
+class VideoRecorder(Callback):
+    """Every ``every_n_steps`` of the learner's progress unit (and when training ends), render one
+    deterministic evaluation episode of its actor into ``<run folder>/videos/<unit>=<n>.mp4``
+    (e.g. ``videos/env_steps=50000.mp4``). ``0`` (the default) records nothing.
+
+    The episode is evaluation episode 0 (same start state every time, so videos along training
+    compare), played at the env's real time. Rendering is slow without a GPU (software OpenGL:
+    about 0.1 s a frame, 100 s for a 1000-step episode), hence off by default and a coarse schedule.
+    Only global rank 0 records; a run without a logger has no run folder and records nothing.
+    Needs headless OpenGL (``MUJOCO_GL=egl`` or ``osmesa``), checked when training starts.
+    """
+
+    def __init__(self, every_n_steps: int = 0, width: int = 480, height: int = 480) -> None:
+        if every_n_steps < 0:
+            raise LitIRLError(f"video.every_n_steps must be >= 0 (0: no videos), got {every_n_steps}")
+        from lit_irl.video import check_frame_size
+
+        check_frame_size(width, height, prefix="video.")
+        self.every_n_steps, self.width, self.height = every_n_steps, width, height
+        self.last_recorded: int | None = None
+
+    def _active(self, trainer: Trainer) -> bool:
+        return self.every_n_steps > 0 and trainer.is_global_zero and trainer.logger is not None
+
+    def on_fit_start(self, trainer: Trainer, module: LightningModule) -> None:
+        # At once, not after the first every_n_steps of training; on every rank, so that under DDP
+        # all stop alike rather than rank 0 alone (the others would wait for it forever).
+        if self.every_n_steps > 0 and trainer.logger is not None:
+            from lit_irl.video import check_rendering
+
+            check_rendering()
+
+    def on_train_batch_end(self, trainer: Trainer, module: LightningModule, *args: Any) -> None:
+        if not self._active(trainer) or self.last_recorded == module.progress:
+            return
+        if module.batch_crossed(self.every_n_steps) or trainer.should_stop:
+            self.record(trainer, module)
+
+    def record(self, trainer: Trainer, module: LightningModule) -> Path:
+        from lit_irl.evaluation import eval_seed
+        from lit_irl.video import record_video
+
+        path = Path(trainer.log_dir) / "videos" / f"{module.progress_unit}={module.progress}.mp4"
+        was_training = module.actor.training
+        module.actor.eval()
+        try:
+            record_video(
+                module.actor, module.env_config, path, episodes=1, seed=module.seed,
+                width=self.width, height=self.height, reset_seeds=[eval_seed(module.seed, 0)],
+            )
+        finally:
+            module.actor.train(was_training)
+        self.last_recorded = module.progress
+        return path
 
 
 class ProgressCheckpoint(ModelCheckpoint):

@@ -38,7 +38,7 @@ from lightning.pytorch.strategies.launchers.subprocess_script import _Subprocess
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 import lit_irl.algos  # noqa: F401  (makes ``--model SAC`` resolvable by its short name)
-from lit_irl.callbacks import AgreedSigterm, Evaluation, ProgressBar, ProgressCheckpoint
+from lit_irl.callbacks import AgreedSigterm, Evaluation, ProgressBar, ProgressCheckpoint, VideoRecorder
 from lit_irl.checkpoint_io import AtomicCheckpointIO
 from lit_irl.cli_errors import ReadOnceCheckpointIO, RunFiles, _is_config_error, _one_line, _trainer_flag_error
 from lit_irl import runtime
@@ -75,6 +75,7 @@ class LitIRLCLI(LightningCLI):
         # Always present (a config's own trainer.callbacks list cannot drop them by accident).
         parser.add_lightning_class_args(ProgressCheckpoint, "checkpoint")
         parser.add_lightning_class_args(Evaluation, "evaluation")
+        parser.add_lightning_class_args(VideoRecorder, "video")  # off unless video.every_n_steps > 0
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config

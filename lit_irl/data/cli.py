@@ -6,6 +6,7 @@
     lit-irl-data preferences --run-dir runs/sac-Hopper-v5/version_0 --out data/hopper-prefs.hdf5
     lit-irl-data checkpoints --run-dir runs/sac-Hopper-v5/version_0       # returns along training
     lit-irl-data export --policy runs/.../last.ckpt --out zoo/hopper/expert.pt
+    lit-irl-data video --policy zoo/Hopper-v5/expert.pt --episodes 2 --out videos/hopper-expert.mp4
     lit-irl-data inspect data/hopper-medium.hdf5
 """
 
@@ -26,7 +27,11 @@ from lit_irl.errors import LitIRLError
 POLICY_FIX = "pass a training checkpoint runs/<run>/checkpoints/*.ckpt or an exported policy zoo/<env>/*.pt"
 REPLAY_FIX = "pass the run's runs/<run>/checkpoints/last.ckpt with --up-to-env-steps <medium step>"
 # int options that must be >= 1 (argparse dest names); checked before anything is loaded or written
-POSITIVE_OPTIONS = ("num_envs", "episodes", "transitions", "episodes_per_checkpoint", "pairs", "segment_length", "up_to_env_steps")
+POSITIVE_OPTIONS = (
+    "num_envs", "episodes", "transitions", "episodes_per_checkpoint", "pairs", "segment_length", "up_to_env_steps", "width", "height", "fps",
+)
+# the file --out names, by subcommand, in messages about a bad --out
+OUT_EXAMPLES = {"export": "zoo/<env>/expert.pt", "video": "videos/<name>.mp4"}
 
 
 def _one_line(text: str) -> str:
@@ -100,7 +105,12 @@ def check_arguments(args: argparse.Namespace) -> None:
         if value is not None and value < 1:
             raise LitIRLError(f"--{name.replace('_', '-')} must be >= 1 (got {value})")
     if getattr(args, "out", None) is not None:
-        args.out_path = output_path(args.out, "zoo/<env>/expert.pt" if args.command == "export" else "data/<name>.hdf5")
+        args.out_path = output_path(args.out, OUT_EXAMPLES.get(args.command, "data/<name>.hdf5"))
+    if args.command == "video":
+        from lit_irl.video import check_frame_size, check_video_path
+
+        check_video_path(args.out)
+        check_frame_size(args.width, args.height, args.out_path.suffix.lower())
     for option in ("policy", "medium_policy", "expert_policy"):
         if getattr(args, option, None):
             _state_file(Path(getattr(args, option)), f"--{option.replace('_', '-')}", POLICY_FIX)
@@ -304,6 +314,20 @@ def cmd_export(args: argparse.Namespace) -> None:
     print(args.out)
 
 
+def cmd_video(args: argparse.Namespace) -> None:
+    from lit_irl.video import check_rendering, record_video
+
+    check_rendering()  # before the policy is loaded: no GL backend is the likelier problem on a headless machine
+    policy = load_policy_arg(args.policy)
+    returns, lengths = record_video(
+        policy.actor, policy.env, args.out_path, episodes=args.episodes, seed=args.seed, deterministic=not args.stochastic,
+        width=args.width, height=args.height, fps=args.fps,
+    )
+    for index, (episode_return, length) in enumerate(zip(returns, lengths)):
+        print(f"episode {index}: return {episode_return:.1f}, length {length}")
+    print(args.out)
+
+
 def cmd_inspect(args: argparse.Namespace) -> None:
     import h5py
     from rich.console import Console
@@ -411,6 +435,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("video", help="render episodes of a policy into an mp4 or gif (MuJoCo offscreen: MUJOCO_GL=egl or osmesa)")
+    p.add_argument("--policy", required=True, help="training checkpoint (.ckpt) or exported policy (.pt)")
+    p.add_argument("--episodes", type=int, default=1, help="episodes, one after the other in one video (default 1)")
+    p.add_argument("--out", required=True, help="output video: .mp4 (H.264) or .gif")
+    p.add_argument("--stochastic", action="store_true", help="sample actions (default: the deterministic mean action)")
+    p.add_argument("--seed", type=int, default=0, help="episode i starts from the reset seed `demos` uses for (seed, i)")
+    p.add_argument("--width", type=int, default=480, help="frame width in pixels (even for mp4; default 480)")
+    p.add_argument("--height", type=int, default=480, help="frame height in pixels (even for mp4; default 480)")
+    p.add_argument("--fps", type=int, help="frames per second (default: the env's real time, e.g. 125 for Hopper)")
+    p.set_defaults(run=cmd_video)
 
     p = sub.add_parser("inspect", help="summary table of a dataset or preference file")
     p.add_argument("file")
