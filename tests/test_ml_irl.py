@@ -114,6 +114,23 @@ def test_reward_step_sees_fallen_trajectories_at_full_length(short_demos: str):
     assert not torch.equal(agent["obs"][:, -1], agent["obs"][:, -2]), "after the fall the physics go on"
 
 
+def test_learned_fall_value_charges_a_fall_what_the_padded_reward_step_does(short_demos: str):
+    env = EnvConfig("InvertedPendulum-v5", termination="plain", max_episode_steps=100)
+    learner = MLIRL(env, short_demos, sac=SMALL, fall_value="learned")
+    agent, _ = learner.sample_agent_trajectories()
+    batch = agent[:3, :3].reshape(-1)  # the first steps of three trajectories, the third marked terminal
+    batch["terminated"] = torch.tensor([False, False, True] * 3)
+    with torch.no_grad():
+        plain, charged = learner.reward(batch), learner.policy_reward(batch)
+        fallen = learner.reward(batch.set("obs", batch["next_obs"].clone()))
+    gamma = learner.policy.config.gamma
+    assert torch.equal(charged[~batch["terminated"]], plain[~batch["terminated"]])
+    expected = plain + gamma / (1 - gamma) * fallen
+    assert torch.allclose(charged[batch["terminated"]], expected[batch["terminated"]])
+    with pytest.raises(LitIRLError, match="fall_value: learned is for termination plain"):
+        MLIRL(EnvConfig("InvertedPendulum-v5", termination="fixed_horizon", max_episode_steps=100), short_demos, sac=SMALL, fall_value="learned")
+
+
 def test_bad_inputs(tmp_path: Path, short_demos: str):
     hopper = EnvConfig("Hopper-v5", termination="fixed_horizon")
     with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
+from typing import Literal
 
 import numpy as np
 import torch
@@ -64,6 +65,13 @@ class MLIRL(OffPolicyLearner):
         agent_trajectories: fresh agent trajectories per reward step (per rank).
         reward_gamma: discount of R_theta(tau); 1.0 reproduces the official code (undiscounted
             per-step means times T), the thesis writes gamma^t.
+        fall_value: what a fall is worth in the SAC step's target (``plain`` termination): ``zero``
+            (the official code: nothing after a fall) or ``learned``: staying in the fallen state
+            forever under the learned reward, ``gamma r_theta(s') / (1 - gamma)``, which is what the
+            reward step's padded trajectories (``pad_to_horizon``) charge a fall. Then a constant
+            added to ``r_theta`` changes the worth of surviving and of falling alike, and the SAC step
+            prefers what the reward prefers (with ``zero``, a positive offset pays surviving, e.g.
+            standing, and a negative one pays falling early).
         recovery_transitions: at each evaluation, the EPIC distance of the learned reward to the
             env's true reward (``reward_recovery/epic``, with the raw ``pearson_coverage`` /
             ``spearman_coverage``) over a coverage set of this many transitions each of the expert
@@ -88,6 +96,7 @@ class MLIRL(OffPolicyLearner):
         env_steps_per_iteration: int = 5_000,
         agent_trajectories: int = 10,
         reward_gamma: float = 1.0,
+        fall_value: Literal["zero", "learned"] = "zero",
         recovery_transitions: int = 1_000,
         training: TrainingConfig = TrainingConfig(log_every=5_000),
         collection: CollectionConfig = CollectionConfig(env_steps_per_batch=50),
@@ -113,6 +122,10 @@ class MLIRL(OffPolicyLearner):
                 f"env_steps_per_iteration ({env_steps_per_iteration}) must be a multiple of a collection batch "
                 f"(collection.env_steps_per_batch x num_envs = {self.env_steps_per_batch})"
             )
+        if fall_value not in ("zero", "learned"):
+            raise LitIRLError(f"fall_value must be zero or learned, got {fall_value!r}")
+        if fall_value == "learned" and env.termination != "plain":
+            raise LitIRLError(f"fall_value: learned is for termination plain (the env ends at a fall); under {env.termination} no transition is terminal")
         if recovery_transitions < 0:
             raise LitIRLError(f"recovery_transitions must be >= 0 (0 turns the EPIC metric off), got {recovery_transitions}")
         if held_out_expert_trajectories < 0:
@@ -137,6 +150,7 @@ class MLIRL(OffPolicyLearner):
         demos.setup()
         self.demonstration_data = demos.data
         self.recovery_transitions = recovery_transitions
+        self.fall_value = fall_value
         expert, expert_mask = padded_trajectories(demos.data, spec.horizon, self.pad_to_horizon, state_only)
         self.expert, self.expert_mask = expert[:num_expert_trajectories], expert_mask[:num_expert_trajectories]
         self.held_out = expert[num_expert_trajectories:][expert_mask[num_expert_trajectories:].bool()] if held_out_expert_trajectories else None
@@ -170,6 +184,16 @@ class MLIRL(OffPolicyLearner):
             past_termination=self.agent_past_termination,
         )
         return padded_trajectories(data, self.env_spec.horizon, repeat_last=self.pad_to_horizon, state_only=self.reward.config.inputs == "s")
+
+    def policy_reward(self, batch: TensorDict) -> torch.Tensor:
+        """The reward the SAC step maximizes on a replayed batch: ``r_theta``, and with ``fall_value:
+        learned`` the fallen state's learned reward for ever after at a terminal transition."""
+        reward = self.reward(batch)
+        if self.fall_value == "zero":
+            return reward
+        fallen = batch.clone(recurse=False).set("obs", batch["next_obs"])  # the frozen state, as the reward step pads it
+        gamma = self.policy.config.gamma
+        return reward + batch["terminated"].to(reward.dtype) * gamma / (1.0 - gamma) * self.reward(fallen)
 
     @torch.no_grad()
     def recovery_metrics(self, agent: TensorDict, agent_mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -227,7 +251,7 @@ class MLIRL(OffPolicyLearner):
         stats: dict[str, torch.Tensor] = {}
         for _ in range(self.env_steps_per_iteration // self.env_steps_per_batch):
             self.collect_batch()
-            stats = self.update_policy(self.reward, policy_optimizers) or stats
+            stats = self.update_policy(self.policy_reward, policy_optimizers) or stats
         sac_seconds = time.perf_counter() - started - (self.relabel_seconds - relabel_before)
 
         # 2. Agent trajectories from the current policy; expert trajectories from the demonstrations.
