@@ -328,7 +328,21 @@ def bench_training_loop(env_id: str, hidden: list[int], steps: int, repeats: int
         trainer.fit(module)
         return steps
 
-    return interleaved({"CleanRL-style loop: gymnasium + numpy replay + eager update (reference)": reference_loop, "lit_irl SAC, Trainer.fit (collector=fast)": lit_irl_fit}, repeats)
+    candidates = {"CleanRL-style loop: gymnasium + numpy replay + eager update (reference)": reference_loop, "lit_irl SAC, Trainer.fit (collector=fast)": lit_irl_fit}
+    try:
+        from stable_baselines3 import SAC as SB3SAC
+
+        def sb3() -> int:
+            # As a new user would run it: same nets, batch, warm-up and one update per env step.
+            model = SB3SAC("MlpPolicy", env_id, policy_kwargs={"net_arch": hidden}, batch_size=256, learning_starts=warmup, train_freq=1,
+                           gradient_steps=1, buffer_size=steps, device="cpu", seed=0, verbose=0)
+            model.learn(steps)
+            return steps
+
+        candidates["Stable-Baselines3 SAC (same nets, batch, warm-up, UTD 1)"] = sb3
+    except ImportError:
+        print("  (stable-baselines3 not installed: its column is skipped; pip install stable-baselines3)")
+    return interleaved(candidates, repeats)
 
 
 # ---------------------------------------------------------------------- PPO
