@@ -135,7 +135,8 @@ class ProgressCheckpoint(ModelCheckpoint):
         light = not self.kept_with_replay and filepath != self.last_model_path
         module.save_run_state = not light  # every rank runs this, so the gather stays collective
         try:
-            super()._save_checkpoint(trainer, filepath)
+            with module.timed("checkpointing"):
+                super()._save_checkpoint(trainer, filepath)
         finally:
             module.save_run_state = True
 

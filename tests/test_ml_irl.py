@@ -59,6 +59,9 @@ def test_cli_smoke_and_resume_is_bit_identical(tmp_path: Path, short_demos: str)
     (run_dir,) = straight.glob("mlirl-InvertedPendulum-v5/version_*")
     epic = logged_scalars(run_dir, "reward_recovery/epic")
     assert epic and 0.0 <= epic[-1][1] <= 1.0, "the final evaluation logs the EPIC distance to the true reward"
+    shares = {part: logged_scalars(run_dir, f"time_split/{part}") for part in ("env_steps", "sac_updates", "relabel", "agent_rollouts", "reward_step", "other")}
+    assert all(shares.values()), f"every part of an iteration has its share of the wall time: {shares}"
+    assert all(0.0 <= value <= 1.0 for points in shares.values() for _, value in points)
     interrupted = run_cli(
         "fit", *tiny_args(killed), "--model.init_args.demonstrations", short_demos,
         "--trainer.callbacks+=tests.helpers.KillAfterCheckpoint", "--trainer.callbacks.steps", "300",

@@ -47,6 +47,9 @@ from lit_irl.reporting import (
 )
 from lit_irl.rewards.epic import checkpoint_reward_recovery
 
+# Parts of a run's wall time that the learners log as time_split/<part> (shares of each logging period).
+TIME_PARTS = ["env_steps", "replay_sampling", "relabel", "sac_updates", "agent_rollouts", "reward_step", "reward_metrics",
+              "evaluation", "checkpointing", "other"]
 ENV_IDS = {"inverted_pendulum": "InvertedPendulum-v5", "pendulum": "Pendulum-v1", "hopper": "Hopper-v5",
            "halfcheetah": "HalfCheetah-v5", "walker2d": "Walker2d-v5", "ant": "Ant-v5", "humanoid": "Humanoid-v5"}
 
@@ -71,6 +74,9 @@ def summarize(env: str, variant: str, seeds: list[int]) -> dict:
         "env": env_id, "variant": variant, **eval_summary(runs, zoo.get(env_id, {}).get("expert_return_mean")),
         "iteration_over_sac": float(np.median(overheads)) if overheads else None,
         "reward_recovery": recoveries,
+        # Mean share of each part over the logging periods (periods have equal env steps) and seeds.
+        "time_split": {part: float(np.mean(values)) for part in TIME_PARTS
+                       if (values := [v for run in runs for _, v in run.scalars(f"time_split/{part}")])},
     }
 
 
@@ -95,6 +101,11 @@ def write_outputs(rows: list[dict], tag: str) -> None:
         "correlations with the env's rewards, on a coverage set of 1000 transitions each of the expert demonstrations, "
         "the final policy and uniform random actions (`lit_irl.rewards.epic`).",
     ]
+    split_rows = [[r["env"], r["variant"], *(f"{100 * r['time_split'].get(part, 0.0):.1f}%" for part in TIME_PARTS)]
+                  for r in rows if r.get("time_split")]
+    if split_rows:
+        lines += ["", "Where a run's wall time goes (share of each logging period, mean over periods and seeds; runs logged before "
+                  "the split was measured have no row):", "", *markdown_table(["env", "reward", *TIME_PARTS], split_rows)]
     if comparison:
         lines += ["", f"Probability of improvement (seeds' last-{LAST_EVALS}-evaluation scores, stratified bootstrap):", "",
                   *markdown_table(IMPROVEMENT_HEADER, comparison), "", f"Performance profiles: `ml_irl_{tag}_profiles.png`."]

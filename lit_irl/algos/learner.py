@@ -14,9 +14,11 @@ steps, all optimizers together) drives nothing.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -128,6 +130,17 @@ class Learner(LightningModule):
         self._meter = (time.perf_counter(), 0)  # (time, progress) at the last log
         self.throughput: float | None = None  # progress units per second over the last logging period
         self._progress_at_batch_start = 0
+        self._part_seconds: dict[str, float] = {}  # wall time per part of the loop since the last log
+
+    @contextlib.contextmanager
+    def timed(self, part: str) -> Iterator[None]:
+        """Count the wall time of the block towards ``part``; each log reports every part's share of
+        its period as ``time_split/<part>`` (the rest is ``time_split/other``)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._part_seconds[part] = self._part_seconds.get(part, 0.0) + time.perf_counter() - started
 
     # --------------------------------------------------------------- progress
     @property
@@ -259,6 +272,10 @@ class Learner(LightningModule):
         if int(self.skipped_steps):
             metrics["guard/skipped_steps"] = int(self.skipped_steps)
         metrics.update(self.extra_metrics(elapsed))
+        if self._part_seconds:
+            shares = {f"time_split/{part}": seconds / elapsed for part, seconds in self._part_seconds.items()}
+            metrics.update(shares, **{"time_split/other": max(0.0, 1.0 - sum(shares.values()))})
+            self._part_seconds = {}
         self._meter = (now, progress)
         self.throughput = metrics[f"perf/{self.progress_unit}_per_s"]
         self.log_scalars(metrics)
@@ -292,6 +309,10 @@ class Learner(LightningModule):
 
     def run_evaluation(self) -> dict[str, float]:
         """``eval_episodes`` deterministic episodes on the real env, split over ranks; logs true-return mean/std."""
+        with self.timed("evaluation"):
+            return self.evaluate()
+
+    def evaluate(self) -> dict[str, float]:
         episodes = list(range(self.global_rank, self.eval_episodes, self.world_size))
         was_training = self.actor.training
         self.actor.eval()

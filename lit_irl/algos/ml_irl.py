@@ -224,8 +224,8 @@ class MLIRL(OffPolicyLearner):
                 metrics[f"reward_recovery/spearman_{name}"] = spearman_corrcoef(learned_rows, true_rows).float()
         return metrics
 
-    def run_evaluation(self) -> dict[str, float]:
-        result = super().run_evaluation()
+    def evaluate(self) -> dict[str, float]:
+        result = super().evaluate()
         true_reward = true_reward_of(self.env_config.env_id)
         if self.recovery_transitions and true_reward is not None and self.global_rank == 0:
             # Own seeds (not the training streams), and the reward on CPU like the coverage data.
@@ -255,19 +255,22 @@ class MLIRL(OffPolicyLearner):
         sac_seconds = time.perf_counter() - started - (self.relabel_seconds - relabel_before)
 
         # 2. Agent trajectories from the current policy; expert trajectories from the demonstrations.
-        agent, agent_mask = self.sample_agent_trajectories()
-        agent, agent_mask = agent.to(self.device), agent_mask.to(self.device)
+        with self.timed("agent_rollouts"):
+            agent, agent_mask = self.sample_agent_trajectories()
+            agent, agent_mask = agent.to(self.device), agent_mask.to(self.device)
 
         # 3. Reward update: minimize  R_theta(agent) - R_theta(expert).
-        loss, reward_stats = ml_irl_loss(
-            self.reward(agent), self.reward(self.expert), self.reward_gamma, agent_mask, self.expert_mask
-        )
-        self.optimizer_step(loss, reward_optimizer, name="reward/loss")
-        self.lr_schedulers().step()
-        self.reward_steps += 1
+        with self.timed("reward_step"):
+            loss, reward_stats = ml_irl_loss(
+                self.reward(agent), self.reward(self.expert), self.reward_gamma, agent_mask, self.expert_mask
+            )
+            self.optimizer_step(loss, reward_optimizer, name="reward/loss")
+            self.lr_schedulers().step()
+            self.reward_steps += 1
 
         stats.update(reward_stats)
-        stats.update(self.recovery_metrics(agent, agent_mask))
+        with self.timed("reward_metrics"):
+            stats.update(self.recovery_metrics(agent, agent_mask))
         stats["reward/lr"] = torch.tensor(reward_optimizer.param_groups[0]["lr"])
         stats["counters/reward_steps"] = self.reward_steps
         stats["perf/iteration_over_sac"] = torch.tensor((time.perf_counter() - started) / max(sac_seconds, 1e-9))

@@ -71,8 +71,9 @@ class OffPolicyLearner(OnlineLearner):
     def collect_batch(self) -> None:
         """One collection batch into the replay buffer; uniformly random actions during warm-up."""
         warming_up = self.progress // self.world_size < self.warmup_steps
-        transitions, _ = self.collect(None if warming_up else self.actor)
-        self.replay.extend(transitions.reshape(-1))
+        with self.timed("env_steps"):
+            transitions, _ = self.collect(None if warming_up else self.actor)
+            self.replay.extend(transitions.reshape(-1))
 
     @property
     def learning_started(self) -> bool:
@@ -89,13 +90,19 @@ class OffPolicyLearner(OnlineLearner):
         if updates is None:
             updates = self.off_policy_config.utd_ratio * self.env_steps_per_batch
         batch_size = self.policy.config.batch_size
+        sampling = relabelling = updating = 0.0
         for _ in range(updates):
-            batch = self.replay.sample(batch_size, include_true_reward=self.uses_env_reward).to(self.device)
             started = time.perf_counter()
+            batch = self.replay.sample(batch_size, include_true_reward=self.uses_env_reward).to(self.device)
+            sampled = time.perf_counter()
             with torch.no_grad():
                 reward = reward_fn(batch)
-            self.relabel_seconds += time.perf_counter() - started
+            relabelled = time.perf_counter()
             stats = self.policy.update(batch, reward, optimizers, self.optimizer_step)
+            sampling, relabelling, updating = sampling + sampled - started, relabelling + relabelled - sampled, updating + time.perf_counter() - relabelled
+        self.relabel_seconds += relabelling
+        for part, seconds in (("replay_sampling", sampling), ("relabel", relabelling), ("sac_updates", updating)):
+            self._part_seconds[part] = self._part_seconds.get(part, 0.0) + seconds
         return stats
 
     # ------------------------------------------------------------ reporting
