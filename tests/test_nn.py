@@ -59,3 +59,22 @@ def test_mlp_with_a_linear_first_layer():
     w = net[1].weight @ net[0].weight
     b = net[1].weight @ net[0].bias + net[1].bias
     assert torch.allclose(net[1](net[0](x)), x @ w.T + b, atol=1e-6)
+
+
+def test_zero_init_reward_starts_neutral_and_learns_the_ordering():
+    from tensordict import TensorDict
+
+    from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
+
+    torch.manual_seed(0)
+    reward = RewardModel(4, 2, RewardConfig(zero_init=True, lr=1e-2))
+    expert = TensorDict(obs=torch.randn(3, 10, 4) + 1.0, batch_size=[3, 10])
+    agent = TensorDict(obs=torch.randn(3, 10, 4) - 1.0, batch_size=[3, 10])
+    assert torch.equal(reward(expert), torch.zeros(3, 10)), "no state is preferred before the first reward step"
+    optimizer = reward.make_optimizer()
+    for _ in range(5):
+        loss, _ = ml_irl_loss(reward(agent), reward(expert), 1.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert reward(expert).mean() > 0 > reward(agent).mean(), "from zero, the steps order expert above agent, symmetric about 0"

@@ -32,6 +32,9 @@ class RewardConfig:
         activation: between hidden layers.
         linear_first_layer: no activation after the first hidden layer (the official ML-IRL reward
             net: Linear, Linear, ReLU, Linear, i.e. one ReLU layer on a learned linear projection).
+        zero_init: the output layer starts at zero, so the first reward is 0 everywhere: no
+            initial ordering of states (a random init can pay the agent's and fallen states more
+            than the expert's, which the slow reward step then takes many iterations to undo).
         clamp: outputs are clipped to [-clamp, clamp] (official ML-IRL: 10); ``None`` = no clip.
         normalize_inputs: standardize observations with the expert data's mean and std.
         lr: Adam step size alpha_0 of the reward step.
@@ -44,6 +47,7 @@ class RewardConfig:
     hidden: list[int] = field(default_factory=lambda: [64, 64])
     activation: Activation = "relu"
     linear_first_layer: bool = False
+    zero_init: bool = False
     clamp: float | None = 10.0
     normalize_inputs: bool = False
     lr: float = 1e-4
@@ -74,6 +78,9 @@ class RewardModel(nn.Module):
         self.uses_next_obs = config.inputs == "sas"
         in_dim = obs_dim + (act_dim if self.uses_action else 0) + (obs_dim if self.uses_next_obs else 0)
         self.net = mlp(in_dim, config.hidden, 1, config.activation, config.linear_first_layer)
+        if config.zero_init:
+            nn.init.zeros_(self.net[-1].weight)
+            nn.init.zeros_(self.net[-1].bias)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
 
