@@ -78,3 +78,15 @@ def test_zero_init_reward_starts_neutral_and_learns_the_ordering():
         loss.backward()
         optimizer.step()
     assert reward(expert).mean() > 0 > reward(agent).mean(), "from zero, the steps order expert above agent, symmetric about 0"
+
+
+def test_observation_normalizer_loads_checkpoints_without_scale_and_shift():
+    from lit_irl.nn.actor import ObservationNormalizer
+
+    fitted = ObservationNormalizer(3)
+    fitted.set(torch.randn(100, 3) * 4 + 2)
+    old_format = {k: v for k, v in fitted.state_dict().items() if k not in ("scale", "shift")}  # written before they existed
+    loaded = ObservationNormalizer(3)
+    loaded.load_state_dict(old_format)
+    obs = torch.randn(5, 3)
+    assert torch.allclose(loaded(obs), fitted(obs))

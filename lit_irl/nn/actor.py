@@ -114,6 +114,14 @@ class ObservationNormalizer(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.addcmul(self.shift, obs, self.scale).clamp_(-OBS_CLIP, OBS_CLIP)
 
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
+        # Checkpoints written before scale / shift were kept (the PPO and BC runs carried in results/)
+        # hold mean and std only: derive them, so those checkpoints load and act the same.
+        if prefix + "std" in state_dict and prefix + "scale" not in state_dict:
+            std = state_dict[prefix + "std"]
+            state_dict[prefix + "scale"] = 1.0 / std
+            state_dict[prefix + "shift"] = -state_dict[prefix + "mean"] / std
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class _BoxActor(nn.Module):
