@@ -194,7 +194,7 @@ def _figure(panels: int):
     return plt.subplots(1, panels, figsize=(5 * panels, 3.5), squeeze=False)
 
 
-def _save(figure, path: Path) -> None:
+def save_figure(figure, path: Path) -> None:
     figure.tight_layout()
     with atomic_write(path) as tmp:
         figure.savefig(tmp, dpi=110, format=Path(path).suffix.lstrip(".") or "png")
@@ -233,7 +233,7 @@ def plot_curves(panels: list[tuple[str, dict, float | None, str]], path: Path, x
         axis.set_ylabel("true return (deterministic eval)")
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=7)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def method_scores(summaries: dict[str, dict]) -> dict[str, np.ndarray]:
@@ -272,4 +272,4 @@ def plot_performance_profiles(scores: dict[str, np.ndarray], path: Path, title: 
     axis.set_xlabel("normalized score tau (last evaluations / reference)")
     axis.set_ylabel("fraction of runs with score > tau")
     axis.legend(fontsize=7)
-    _save(figure, path)
+    save_figure(figure, path)

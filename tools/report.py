@@ -71,6 +71,12 @@ def transfer_paper(data: dict) -> str:
     return "; ".join(f"{name.replace('_', ' ')}: ours {_ratio(data[name])} of our ground-truth SAC, thesis {value:.2f}" for name, value in thesis.items() if name in data)
 
 
+def standing_paper(data: dict) -> str:
+    hopping = {variant: _ratio(summary) for variant, summary in data.items()}
+    return ("no paper number (a diagnosis); the paper's Hopper ratio is 0.86 at 1M. Last-5-evaluation ratios: "
+            + "; ".join(f"{variant}: {ratio}" for variant, ratio in hopping.items()))
+
+
 def learners_paper(data: dict) -> str:
     ppo = data.get("ppo", {})
     training = ppo.get("final_training_return_mean")
@@ -100,7 +106,25 @@ TABLES = [
         "r(s) learned in CustomAnt), ground-truth SAC, and the source ML-IRL run in CustomAnt.",
         transfer_paper,
         [Video("ML-IRL r(s) in CustomAnt-v0 (source of the reward transfer), seed 0", "results/carry/transfer_custom_ant_irl/seed0/last.ckpt",
-               "transfer_custom_ant_irl_seed0.mp4")],
+               "transfer_custom_ant_irl_seed0.mp4"),
+         Video("data transfer: ML-IRL r(s) in DisabledAnt-v0, seed 0, latest", "results/carry/transfer_data_transfer/seed0/last.ckpt",
+               "transfer_data_transfer_seed0.mp4"),
+         Video("reward transfer: SAC in DisabledAnt-v0 on the CustomAnt r(s), seed 0, latest", "results/carry/transfer_reward_transfer/seed0/last.ckpt",
+               "transfer_reward_transfer_seed0.mp4")],
+    ),
+    ResultTable(
+        "The standing phase of ML-IRL on Hopper-v5: candidate fixes (issue 21, step 1)", "standing_hopper",
+        "python tools/bench_standing.py --seeds 0 1",
+        "python tools/bench_standing.py --seeds 0 1 --report-only",
+        "Overlays on the official configuration, 300k env steps each: what a fall is worth in the SAC step, the reward's "
+        "initialization, fixed_horizon, the thesis's SAC nets. Curves of the eval return and of the learned reward on "
+        "expert, agent and fallen states.",
+        standing_paper,
+        [Video("official configuration r(s), seed 0, 1M (hops after standing)", "results/carry/hopper_state_only/seed0/last.ckpt",
+               "ml_irl_hopper_state_only_seed0.mp4"),
+         Video("fixed_horizon, seed 0, at 65k (falls)", "results/carry/hopper_state_only+fixed_horizon/seed0/last.ckpt",
+               "standing_fixed_horizon_seed0.mp4")],
+        [],
     ),
     ResultTable(
         "BC and PPO on Hopper-v5", "learners_hopper",
