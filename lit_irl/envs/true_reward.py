@@ -8,6 +8,7 @@ defaults):
 - ``Pendulum-v1``: ``-(theta^2 + 0.1 theta_dot^2 + 0.001 u^2)`` of the state acted in (exact).
 - ``InvertedPendulum-v5``: 1 while the pole of ``s'`` is within 0.2 rad (exact).
 - ``Hopper-v5``, ``Walker2d-v5``, ``HalfCheetah-v5``, ``Ant-v5``: ``healthy(s') + v_x - ctrl_cost(a)``
+  (healthy: the env's termination function does not fire, :mod:`lit_irl.models.termination`)
   (Ant: ``- contact_cost(s')``). The env pays the x displacement over the step divided by its
   duration; the observations exclude x, so ``v_x`` is the mean of the torso's x velocity in ``s``
   and ``s'`` (trapezoid rule). Measured against the env's own rewards on 3000 steps of the zoo
@@ -26,36 +27,32 @@ from dataclasses import dataclass
 import torch
 from tensordict import TensorDictBase
 
+from lit_irl.models.termination import Termination, ant_terminated, hopper_terminated, walker2d_terminated
+
 TrueReward = Callable[[TensorDictBase], torch.Tensor]
 
 
 @dataclass(frozen=True)
 class Locomotion:
-    """``healthy_reward * healthy(s') + forward_weight * v_x - ctrl_weight |a|^2 - contact_weight |f(s')|^2``."""
+    """``healthy_reward * healthy(s') + v_x - ctrl_weight |a|^2 - contact_weight |f(s')|^2``; healthy
+    is the complement of the env's termination (:mod:`lit_irl.models.termination`)."""
 
     velocity_index: int  # the torso's x velocity in the observation
     ctrl_weight: float
+    terminated: Termination | None = None  # None: the env never ends an episode, and pays no healthy reward
     healthy_reward: float = 1.0
-    healthy_z: tuple[int, float, float] | None = None  # (obs index, low, high)
-    healthy_angle: tuple[int, float, float] | None = None
-    healthy_state_range: float | None = None  # every obs[1:] within +-this (Hopper)
     contact_slice: tuple[int, int] | None = None  # clipped external contact forces in the observation (Ant)
     contact_weight: float = 0.0
 
     @property
     def terminates(self) -> bool:
         """Whether the env ends an episode in an unhealthy state (a fall)."""
-        return self.healthy_z is not None or self.healthy_angle is not None
+        return self.terminated is not None
 
     def healthy(self, obs: torch.Tensor) -> torch.Tensor:
-        healthy = torch.ones(obs.shape[:-1], dtype=torch.bool, device=obs.device)
-        for bounds in (self.healthy_z, self.healthy_angle):
-            if bounds is not None:
-                index, low, high = bounds
-                healthy &= (obs[..., index] >= low) & (obs[..., index] <= high)
-        if self.healthy_state_range is not None:
-            healthy &= (obs[..., 1:].abs() <= self.healthy_state_range).all(-1)
-        return healthy
+        if self.terminated is None:
+            return torch.ones(obs.shape[:-1], dtype=torch.bool, device=obs.device)
+        return ~self.terminated(obs)
 
     def __call__(self, batch: TensorDictBase) -> torch.Tensor:
         obs, action, next_obs = batch["obs"], batch["action"], batch["next_obs"]
@@ -83,10 +80,10 @@ def inverted_pendulum_reward(batch: TensorDictBase) -> torch.Tensor:
 TRUE_REWARDS: dict[str, TrueReward] = {
     "Pendulum-v1": pendulum_reward,
     "InvertedPendulum-v5": inverted_pendulum_reward,
-    "Hopper-v5": Locomotion(velocity_index=5, ctrl_weight=1e-3, healthy_z=(0, 0.7, float("inf")), healthy_angle=(1, -0.2, 0.2), healthy_state_range=100.0),
-    "Walker2d-v5": Locomotion(velocity_index=8, ctrl_weight=1e-3, healthy_z=(0, 0.8, 2.0), healthy_angle=(1, -1.0, 1.0)),
+    "Hopper-v5": Locomotion(velocity_index=5, ctrl_weight=1e-3, terminated=hopper_terminated),
+    "Walker2d-v5": Locomotion(velocity_index=8, ctrl_weight=1e-3, terminated=walker2d_terminated),
     "HalfCheetah-v5": Locomotion(velocity_index=8, ctrl_weight=0.1),
-    "Ant-v5": Locomotion(velocity_index=13, ctrl_weight=0.5, healthy_z=(0, 0.2, 1.0), contact_slice=(27, 105), contact_weight=5e-4),
+    "Ant-v5": Locomotion(velocity_index=13, ctrl_weight=0.5, terminated=ant_terminated, contact_slice=(27, 105), contact_weight=5e-4),
 }
 
 
