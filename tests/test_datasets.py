@@ -331,6 +331,21 @@ def test_local_minari_dataset_loads(tmp_path: Path, monkeypatch):
     with pytest.raises(LitIRLError, match="not found locally"):
         load_minari("test/pendulum/missing-v0")
 
+    # minari:<id> wherever a dataset path is accepted: the loader (with its checks), DataModules, the CLI.
+    from lit_irl.data.cli import main as data_cli
+    from lit_irl.data.d4rl import load_dataset
+    from lit_irl.data.modules import ExpertDemonstrations
+    from lit_irl.envs import EnvConfig
+
+    same = load_dataset("minari:test/pendulum/random-v0", "InvertedPendulum-v5", 4, 1)
+    np.testing.assert_array_equal(same.observations, data.observations)
+    with pytest.raises(LitIRLError, match="dataset minari:test/pendulum/random-v0: observations have 4 dims, the env has 11"):
+        load_dataset("minari:test/pendulum/random-v0", obs_dim=11)
+    demos = ExpertDemonstrations("minari:test/pendulum/random-v0", EnvConfig("InvertedPendulum-v5"), num_trajectories=2)
+    demos.setup()
+    assert len(demos.trajectories()) == 2
+    data_cli(["inspect", "minari:test/pendulum/random-v0"])
+
 
 def test_medium_is_a_third_of_the_way_from_random_to_expert():
     from lit_irl.data.cli import pick_by_fraction

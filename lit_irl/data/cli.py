@@ -340,7 +340,7 @@ def cmd_inspect(args: argparse.Namespace) -> None:
     try:
         with h5py.File(path, "r") as f:
             is_preferences = f.attrs.get("kind") == "preferences"
-    except Exception:
+    except Exception:  # not HDF5 (or a minari:<id>): load_dataset names the problem
         is_preferences = False
     table = Table(title=str(path))
     table.add_column("field")
@@ -354,7 +354,7 @@ def cmd_inspect(args: argparse.Namespace) -> None:
         table.add_row("labels agreeing with true return", f"{agree:.3f}")
         rows = pairs.attrs
     else:
-        data = load_dataset(path, require_complete_episode=False)
+        data = load_dataset(args.file, require_complete_episode=False)
         returns = data.episode_returns()
         lengths = np.array([e - s for s, e in data.episode_bounds()])
         table.add_row("transitions", f"{len(data):,}")

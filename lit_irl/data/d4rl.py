@@ -154,13 +154,17 @@ def load_dataset(
     act_dim: int | None = None,
     require_complete_episode: bool = True,
 ) -> TransitionData:
-    """Read and validate a D4RL-format HDF5 file; every problem is one :class:`LitIRLError` line.
+    """Read and validate a D4RL-format HDF5 file, or a local Minari dataset given as
+    ``minari:<dataset id>`` (:func:`load_minari`); every problem is one :class:`LitIRLError` line.
 
     ``obs_dim``/``act_dim`` are those of the env the config names; ``env_id`` is compared with
     the file's ``env_id`` attribute when it has one.
     """
     import h5py
 
+    if str(path).startswith(MINARI_PREFIX):
+        dataset_id = str(path)[len(MINARI_PREFIX) :]
+        return _checked(load_minari(dataset_id), Path(str(path)), env_id, obs_dim, act_dim, require_complete_episode)
     path = Path(path)
     if not path.is_file():
         raise _fail(path, "file does not exist; generate it with `lit-irl-data` or check the path")
@@ -192,18 +196,7 @@ def load_dataset(
     rewards = np.asarray(arrays["rewards"], dtype=np.float32).reshape(n)
     terminals = np.asarray(arrays["terminals"]).astype(bool).reshape(n)
     timeouts = np.asarray(arrays["timeouts"]).astype(bool).reshape(n)
-    for name, value in (("observations", observations), ("actions", actions), ("rewards", rewards)):
-        bad = ~np.isfinite(value)
-        if bad.any():
-            row = int(np.argwhere(bad)[0][0])
-            raise _fail(path, f"{name} holds NaN or inf ({int(bad.sum())} values, first at row {row})")
-
-    if env_id is not None and "env_id" in attrs and attrs["env_id"] != env_id:
-        raise _fail(path, f"was made for {attrs['env_id']}, the config names {env_id}; use a dataset of {env_id}")
-    if obs_dim is not None and observations.shape[1] != obs_dim:
-        raise _fail(path, f"observations have {observations.shape[1]} dims, the env has {obs_dim}; use a dataset of the configured env")
-    if act_dim is not None and actions.shape[1] != act_dim:
-        raise _fail(path, f"actions have {actions.shape[1]} dims, the env has {act_dim}; use a dataset of the configured env")
+    _check_values(path, observations, actions, rewards, attrs, env_id, obs_dim, act_dim)
 
     if "next_observations" in arrays:
         next_observations = np.asarray(arrays["next_observations"], dtype=np.float32).reshape(n, -1)
@@ -224,6 +217,36 @@ def load_dataset(
         terminals, timeouts, next_observations = terminals[keep], truncated_next[keep], next_observations[keep]
         infos = {k: v[keep] for k, v in infos.items()}
     data = TransitionData(observations, actions, rewards, terminals, timeouts, next_observations, infos, attrs, str(path))
+    if require_complete_episode and not data.episode_bounds():
+        raise _fail(path, "contains no complete episode (no row with terminals or timeouts set)")
+    return data
+
+
+MINARI_PREFIX = "minari:"
+
+
+def _check_values(path: Path, observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray, attrs: dict, env_id: str | None,
+                  obs_dim: int | None, act_dim: int | None) -> None:
+    for name, value in (("observations", observations), ("actions", actions), ("rewards", rewards)):
+        bad = ~np.isfinite(value)
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            raise _fail(path, f"{name} holds NaN or inf ({int(bad.sum())} values, first at row {row})")
+    if env_id is not None and "env_id" in attrs and attrs["env_id"] not in (env_id, "unknown"):
+        raise _fail(path, f"was made for {attrs['env_id']}, the config names {env_id}; use a dataset of {env_id}")
+    if obs_dim is not None and observations.shape[1] != obs_dim:
+        raise _fail(path, f"observations have {observations.shape[1]} dims, the env has {obs_dim}; use a dataset of the configured env")
+    if act_dim is not None and actions.shape[1] != act_dim:
+        raise _fail(path, f"actions have {actions.shape[1]} dims, the env has {act_dim}; use a dataset of the configured env")
+
+
+def _checked(data: TransitionData, path: Path, env_id: str | None, obs_dim: int | None, act_dim: int | None,
+             require_complete_episode: bool) -> TransitionData:
+    """The checks of :func:`load_dataset` on data read by another reader (Minari)."""
+    if len(data) == 0:
+        raise _fail(path, "holds no transitions")
+    _check_values(path, data.observations, data.actions, data.rewards, data.attrs, env_id, obs_dim, act_dim)
+    data.path = str(path)
     if require_complete_episode and not data.episode_bounds():
         raise _fail(path, "contains no complete episode (no row with terminals or timeouts set)")
     return data
