@@ -36,6 +36,7 @@ CANDIDATES = {
     "state_only+learned_fall_value": "a fall worth the fallen state's learned reward for ever (fall_value: learned)",
     "state_only+zero_init_reward": "reward output layer at zero (no initial ordering of states)",
     "state_only+neutral_start": "zero-init reward and learned fall value",
+    "state_only+neutral_start_fast_reward": "neutral start with a 10x reward step size (1e-3)",
     "state_only+fixed_horizon_zero_init": "fixed_horizon (learned temperature) and zero-init reward: no survival incentive left",
     "state_only+thesis_sac": "(64, 64) SAC nets with step size 3e-3 (the thesis text)",
 }
