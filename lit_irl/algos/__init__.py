@@ -13,6 +13,7 @@ from lit_irl.algos.offline import OfflineLearner
 from lit_irl.algos.online import CollectionConfig, OnlineLearner
 from lit_irl.algos.ppo import PPO
 from lit_irl.algos.sac import SAC
+from lit_irl.algos.world_model import WorldModel, WorldModelConfig, load_world_model
 
 __all__ = [
     "BC",
@@ -26,4 +27,7 @@ __all__ = [
     "OfflineLearner",
     "OnlineLearner",
     "TrainingConfig",
+    "WorldModel",
+    "WorldModelConfig",
+    "load_world_model",
 ]
