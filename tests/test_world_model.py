@@ -180,7 +180,8 @@ def test_penalties_hand_computed():
     mean = torch.tensor([[[0.0, 0.0, 100.0]], [[3.0, 4.0, -100.0]]])
     std = torch.tensor([[[1.0, 2.0, 50.0]], [[2.0, 2.0, 50.0]]])
     logvar = 2 * std.log()
-    expected = {"max_aleatoric": math.sqrt(8.0), "ensemble_std": math.sqrt((2.25 + 4.0) / 2), "pairwise_max": 5.0}
+    # ensemble_var: dim 1 (1 + 4) / 2 + 1.5^2 = 4.75, dim 2 (4 + 4) / 2 + 2^2 = 8; their mean 6.375.
+    expected = {"max_aleatoric": math.sqrt(8.0), "ensemble_std": math.sqrt((2.25 + 4.0) / 2), "ensemble_var": 6.375, "pairwise_max": 5.0}
     for name in PENALTIES:
         value = uncertainty_penalty(name, mean, logvar, obs_dim=2)
         assert value.shape == (1,)
@@ -201,7 +202,7 @@ def test_penalties_are_nonnegative_per_row_and_zero_when_members_agree():
 
 
 def test_unknown_penalty_lists_the_valid_ones():
-    with pytest.raises(LitIRLError, match="max_aleatoric, ensemble_std, pairwise_max"):
+    with pytest.raises(LitIRLError, match="max_aleatoric, ensemble_std, ensemble_var, pairwise_max"):
         uncertainty_penalty("frobenius", torch.zeros(2, 1, 2), torch.zeros(2, 1, 2))
 
 

@@ -11,6 +11,9 @@ not only the elites, as the official code does. Only the state dims ``[:obs_dim]
 - ``ensemble_std``: ``sqrt(mean_d Var_i(mu_i,d))``, epistemic only: the population variance over
   members of their means (OfflineRL-Kit's definition; the official code adds the members'
   aleatoric variance and uses sampled next states instead of means).
+- ``ensemble_var``: ``mean_d [mean_i sigma_i,d^2 + Var_i(mu_i,d)]``, the total variance of the
+  ensemble's mixture averaged over dims (the official code's "ensemble_var" of its halfcheetah
+  medium and medium-replay runs, with means where it uses sampled next states).
 - ``pairwise_max``: ``max_{i,j} ||mu_i - mu_j||_2`` over member pairs (MOReL's discrepancy on
   means; the official code uses samples).
 """
@@ -23,7 +26,7 @@ import torch
 
 from lit_irl.errors import LitIRLError
 
-PENALTIES = ("max_aleatoric", "ensemble_std", "pairwise_max")
+PENALTIES = ("max_aleatoric", "ensemble_std", "ensemble_var", "pairwise_max")
 
 
 def max_aleatoric(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -36,6 +39,11 @@ def ensemble_std(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return mean.var(dim=0, unbiased=False).mean(dim=-1).sqrt()
 
 
+def ensemble_var(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Mean over dims of the mixture's variance: members' mean aleatoric variance plus the variance of their means."""
+    return (logvar.exp().mean(dim=0) + mean.var(dim=0, unbiased=False)).mean(dim=-1)
+
+
 def pairwise_max(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """``max`` over member pairs of ``||mu_i - mu_j||_2``."""
     rows = mean.transpose(0, 1)  # (B, N, D): one small distance matrix per row
@@ -46,6 +54,7 @@ def pairwise_max(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 _PENALTY_FUNCTIONS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "max_aleatoric": max_aleatoric,
     "ensemble_std": ensemble_std,
+    "ensemble_var": ensemble_var,
     "pairwise_max": pairwise_max,
 }
 
