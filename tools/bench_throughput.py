@@ -583,18 +583,120 @@ def bench_gae(repeats: int) -> dict[str, float]:
     return interleaved(candidates, repeats)
 
 
+# ---------------------------------------------------------------- world model
+def bench_world_model_training(env_id: str, steps: int, repeats: int) -> dict[str, float]:
+    """Gradient steps of a 7-member 4x200 SiLU Gaussian ensemble, batch 256 per member: one batched
+    pass vs the same members as separate MLPs stepped one after another (what the official code does)."""
+    from lit_irl.models.world_model import GaussianEnsemble
+
+    spec = probe_env(EnvConfig(env_id))
+    members, batch, hidden = 7, 256, [200, 200, 200, 200]
+    obs, action = torch.randn(members, batch, spec.obs_dim), torch.randn(members, batch, spec.act_dim)
+    next_obs = obs + 0.1 * torch.randn_like(obs)
+    ensemble = GaussianEnsemble(spec.obs_dim, spec.act_dim, num_models=members, num_elites=5, hidden=hidden)
+    optimizer = torch.optim.Adam(ensemble.parameter_groups(), lr=1e-3)
+
+    def batched() -> int:
+        for _ in range(steps):
+            loss = ensemble.nll_loss(obs, action, next_obs) + ensemble.logvar_bound_loss()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        return steps * members
+
+    def member_mlp() -> torch.nn.Module:
+        layers, width = [], spec.obs_dim + spec.act_dim
+        for size in hidden:
+            layers += [torch.nn.Linear(width, size), torch.nn.SiLU()]
+            width = size
+        return torch.nn.Sequential(*layers, torch.nn.Linear(width, 2 * spec.obs_dim))
+
+    loop_members = [member_mlp() for _ in range(members)]
+    loop_optimizers = [torch.optim.Adam(m.parameters(), lr=1e-3) for m in loop_members]
+
+    def python_loop() -> int:
+        for _ in range(steps):
+            for k, (member, member_optimizer) in enumerate(zip(loop_members, loop_optimizers)):
+                mean, logvar = member(torch.cat([obs[k], action[k]], -1)).chunk(2, -1)
+                loss = ((next_obs[k] - obs[k] - mean).square() * torch.exp(-logvar) + logvar).mean()
+                member_optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                member_optimizer.step()
+        return steps * members
+
+    return interleaved({"members in a Python loop, one Adam each (reference)": python_loop, "GaussianEnsemble, one batched pass": batched}, repeats)
+
+
+def bench_model_rollouts(env_id: str, steps: int, repeats: int) -> dict[str, float]:
+    """Model-rollout transitions/s, 10,000 rows, policy excluded: all in torch (batched members,
+    elite pick, Gaussian sample, termination function) vs members called one by one with a numpy
+    round trip per step (what the official code's rollouts do)."""
+    from lit_irl.models.termination import termination_of
+    from lit_irl.models.world_model import GaussianEnsemble
+
+    spec = probe_env(EnvConfig(env_id))
+    rows = 10_000
+    ensemble = GaussianEnsemble(spec.obs_dim, spec.act_dim, num_models=7, num_elites=5).eval()
+    terminated = termination_of(env_id)
+    start, actions = torch.randn(rows, spec.obs_dim) * 0.1, torch.rand(steps, rows, spec.act_dim) * 2 - 1
+    generator = torch.Generator().manual_seed(0)
+
+    @torch.no_grad()
+    def ours() -> int:
+        obs = start.clone()
+        for t in range(steps):
+            mean, logvar = ensemble(obs, actions[t])
+            obs = ensemble.sample(obs, mean, logvar, generator)[0]
+            done = terminated(obs) if terminated else None  # noqa: F841
+        return steps * rows
+
+    layer_count = len(ensemble.net.layers)
+
+    @torch.no_grad()
+    def numpy_loop() -> int:
+        rng, obs = np.random.default_rng(0), start.numpy().copy()
+        elites = ensemble.elites.numpy()
+        for t in range(steps):
+            inputs = np.concatenate([obs, actions[t].numpy()], -1)
+            means, stds = [], []
+            for member in range(ensemble.num_models):  # one member at a time, out to numpy and back
+                x = ((torch.from_numpy(inputs) - ensemble.input_mean) / ensemble.input_std).clamp(-10.0, 10.0)
+                for k, layer in enumerate(ensemble.net.layers):
+                    x = x @ layer.weight[member] + layer.bias[member]
+                    if k < layer_count - 1:
+                        x = torch.nn.functional.silu(x)
+                logvar = x[:, spec.obs_dim :]  # the same soft bounds as the ensemble's
+                logvar = ensemble.max_logvar - torch.nn.functional.softplus(ensemble.max_logvar - logvar)
+                logvar = ensemble.min_logvar + torch.nn.functional.softplus(logvar - ensemble.min_logvar)
+                mean, logvar = x[:, : spec.obs_dim].numpy(), logvar.numpy()
+                means.append(mean), stds.append(np.exp(0.5 * logvar))
+            pick = elites[rng.integers(0, len(elites), rows)]
+            chosen = np.stack(means)[pick, np.arange(rows)] + rng.standard_normal((rows, spec.obs_dim)) * np.stack(stds)[pick, np.arange(rows)]
+            obs = (obs + chosen).astype(np.float32)
+            done = (obs[:, 0] <= 0.7) | (np.abs(obs[:, 1]) >= 0.2)  # Hopper's test, in numpy  # noqa: F841
+        return steps * rows
+
+    return interleaved({"members one by one, numpy round trip per step (reference)": numpy_loop, "GaussianEnsemble.forward + sample + termination, torch": ours}, repeats)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
-    parser.add_argument("--only", choices=["sac", "ppo", "bc"], help="one learner's measurements only")
+    parser.add_argument("--only", choices=["sac", "ppo", "bc", "world_model"], help="one learner's measurements only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     np.random.seed(0)
     repeats = 3 if args.quick else 7
     print(f"lit_irl throughput on {args.env}, torch {torch.__version__}, {args.threads} thread(s); median of {repeats} interleaved repeats")
+    if args.only in (None, "world_model"):
+        report("world-model ensemble training, 7 x (4 x 200) SiLU, batch 256 per member: member gradient steps/s", "steps/s",
+               bench_world_model_training(args.env, 10 if args.quick else 30, repeats))
+        report("model rollouts, 7 members, 10,000 rows: transitions/s", "trans/s", bench_model_rollouts(args.env, 5 if args.quick else 10, repeats))
+    if args.only == "world_model":
+        return
     if args.only in (None, "bc"):
         report("BC, tanh-Gaussian (256, 256), batch 256: gradient steps/s", "steps/s", bench_bc(args.env, 500 if args.quick else 2000, repeats))
     if args.only == "bc":
