@@ -4,7 +4,8 @@ Plain torch modules and functions; the learner that fits a world model is :class
 """
 
 from lit_irl.models.penalties import PENALTIES, uncertainty_penalty
+from lit_irl.models.rollout import model_rollout
 from lit_irl.models.termination import TERMINATIONS, termination_of
 from lit_irl.models.world_model import GaussianEnsemble
 
-__all__ = ["PENALTIES", "TERMINATIONS", "GaussianEnsemble", "termination_of", "uncertainty_penalty"]
+__all__ = ["PENALTIES", "TERMINATIONS", "GaussianEnsemble", "model_rollout", "termination_of", "uncertainty_penalty"]
