@@ -8,6 +8,7 @@ one of its kinds: :class:`OffPolicyLearner` (SAC, ML-IRL), :class:`OnlineLearner
 from lit_irl.algos.bc import BC
 from lit_irl.algos.learner import Learner, TrainingConfig
 from lit_irl.algos.ml_irl import MLIRL
+from lit_irl.algos.mopo import MOPO, MOPOConfig
 from lit_irl.algos.off_policy import OffPolicyConfig, OffPolicyLearner
 from lit_irl.algos.offline import OfflineLearner
 from lit_irl.algos.online import CollectionConfig, OnlineLearner
@@ -18,6 +19,8 @@ from lit_irl.algos.world_model import WorldModel, WorldModelConfig, load_world_m
 __all__ = [
     "BC",
     "MLIRL",
+    "MOPO",
+    "MOPOConfig",
     "PPO",
     "SAC",
     "CollectionConfig",

@@ -1,0 +1,104 @@
+"""MOPO on a small InvertedPendulum-v5 dataset: CLI smoke run, exact resume, the penalized mix, bad inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from lit_irl.algos import MOPO, MOPOConfig
+from lit_irl.data.d4rl import save_dataset
+from lit_irl.data.rollout import rollout
+from lit_irl.envs import EnvConfig
+from lit_irl.errors import LitIRLError
+from lit_irl.policy import SACConfig
+from tests.conftest import ROOT, run_cli
+
+PENDULUM = EnvConfig("InvertedPendulum-v5")
+SMALL_SAC = SACConfig(actor_hidden=[32, 32], critic_hidden=[32, 32], batch_size=64)
+SMALL_MOPO = MOPOConfig(rollout_length=3, rollout_batch=200, rollout_every=50, retain_rollouts=2)
+
+
+def _world_model(tmp_path: Path, dataset: str, reward_head: bool) -> str:
+    save_dir = tmp_path / f"wm_{reward_head}"
+    run_cli(
+        "fit", "--config", str(ROOT / "configs/world_model/inverted_pendulum.yaml"),
+        "--model.init_args.dataset", dataset,
+        "--model.init_args.world_model.num_models", "3", "--model.init_args.world_model.num_elites", "2",
+        "--model.init_args.world_model.hidden", "[16, 16]", "--model.init_args.world_model.batch_size", "64",
+        "--model.init_args.world_model.weight_decay", "1.0e-5", "--model.init_args.world_model.max_epochs", "3",
+        "--model.init_args.world_model.predict_reward", str(reward_head).lower(),
+        "--model.init_args.training.total_steps", "150", "--model.init_args.training.log_every", "50",
+        "--checkpoint.every_n_steps", "150", "--evaluation.every_n_steps", "150",
+        "--trainer.enable_progress_bar", "false", "--trainer.logger.init_args.save_dir", str(save_dir),
+    )  # fmt: skip
+    (checkpoint,) = save_dir.glob("*/version_*/checkpoints/last.ckpt")
+    return str(checkpoint)
+
+
+@pytest.fixture(scope="module")
+def pendulum_setup(tmp_path_factory) -> tuple[str, str, str]:
+    tmp_path = tmp_path_factory.mktemp("mopo")
+    dataset = str(save_dataset(tmp_path / "random.hdf5", rollout(PENDULUM, None, transitions=1000, seed=0, num_envs=4)))
+    return dataset, _world_model(tmp_path, dataset, True), _world_model(tmp_path, dataset, False)
+
+
+def mopo_args(dataset: str, world_model: str, save_dir: Path, total: int = 200) -> list[str]:
+    return [
+        "--config", str(ROOT / "configs/mopo/inverted_pendulum.yaml"),
+        "--model.init_args.dataset", dataset, "--model.init_args.world_model", world_model,
+        "--model.init_args.mopo.rollout_length", "3", "--model.init_args.mopo.rollout_batch", "200",
+        "--model.init_args.mopo.rollout_every", "50", "--model.init_args.mopo.retain_rollouts", "2",
+        "--model.init_args.sac.actor_hidden", "[32, 32]", "--model.init_args.sac.critic_hidden", "[32, 32]",
+        "--model.init_args.sac.batch_size", "64",
+        "--model.init_args.training.total_steps", str(total), "--model.init_args.training.log_every", "50",
+        "--model.init_args.training.eval_episodes", "2",
+        "--checkpoint.every_n_steps", "100", "--evaluation.every_n_steps", "100",
+        "--trainer.enable_progress_bar", "false", "--trainer.logger.init_args.save_dir", str(save_dir),
+    ]  # fmt: skip
+
+
+def test_cli_smoke_and_resume_is_bit_identical(pendulum_setup, tmp_path: Path):
+    dataset, world_model, _ = pendulum_setup
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    run_cli("fit", *mopo_args(dataset, world_model, straight))
+    run_cli("fit", *mopo_args(dataset, world_model, resumed, total=100))
+    run_cli("fit", *mopo_args(dataset, world_model, resumed), "--ckpt_path", "last")
+    (a,) = straight.glob("*/version_*/checkpoints/last.ckpt")
+    (b,) = resumed.glob("*/version_*/checkpoints/last.ckpt")
+    a, b = torch.load(a, weights_only=False), torch.load(b, weights_only=False)
+    assert int(a["state_dict"]["gradient_steps"]) == 200 and int(a["state_dict"]["rollouts"]) == 4
+    different = [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])]
+    assert not different, f"differ after resume: {different}"
+
+
+def test_model_rows_are_penalized_and_the_mix_holds_the_real_ratio(pendulum_setup):
+    dataset, world_model, _ = pendulum_setup
+    module = MOPO(PENDULUM, dataset, world_model, MOPOConfig(**{**SMALL_MOPO.__dict__, "penalty_coef": 2.0, "real_ratio": 0.25}), SMALL_SAC)
+    stats = module.rollout()
+    assert len(module.model_buffer) > 0 and stats["mopo/penalty_mean"] > 0
+    module.reward_of = lambda batch, real: batch["reward"] if real else torch.zeros(batch.shape[0])  # only the penalty left
+    batch, reward = module.sac_batch()
+    assert batch.shape[0] == 64 and reward.shape == (64,)
+    real = 16  # round(0.25 * 64)
+    penalties = module.model_buffer.storage[: len(module.model_buffer)]["penalty"]
+    charged = -reward[real:] / 2.0  # model rows: 0 - lambda * u with lambda = 2
+    assert (charged > 0).all()
+    assert all(torch.isclose(penalties, value).any() for value in charged), "every model row pays lambda times its own penalty"
+    dataset_rewards = module.real["reward"]
+    assert all(torch.isclose(dataset_rewards, value).any() for value in reward[:real]), "real rows keep the dataset reward"
+
+
+def test_bad_inputs(pendulum_setup, tmp_path: Path):
+    dataset, world_model, without_reward_head = pendulum_setup
+    with pytest.raises(LitIRLError, match="penalty_coef .* must be >= 0"):
+        MOPOConfig(penalty_coef=-1.0)
+    with pytest.raises(LitIRLError, match="must be > 0"):
+        MOPOConfig(rollout_length=0)
+    with pytest.raises(LitIRLError, match="unknown uncertainty penalty"):
+        MOPOConfig(penalty="frobenius")
+    with pytest.raises(LitIRLError, match="needs a world model with a reward head"):
+        MOPO(PENDULUM, dataset, without_reward_head, SMALL_MOPO, SMALL_SAC)
+    with pytest.raises(LitIRLError, match="world model .* is for InvertedPendulum-v5"):
+        MOPO(EnvConfig("Hopper-v5"), str(ROOT / "zoo/Hopper-v5/expert_demos.hdf5"), world_model, SMALL_MOPO, SMALL_SAC)
