@@ -102,3 +102,59 @@ def test_bad_inputs(pendulum_setup, tmp_path: Path):
         MOPO(PENDULUM, dataset, without_reward_head, SMALL_MOPO, SMALL_SAC)
     with pytest.raises(LitIRLError, match="world model .* is for InvertedPendulum-v5"):
         MOPO(EnvConfig("Hopper-v5"), str(ROOT / "zoo/Hopper-v5/expert_demos.hdf5"), world_model, SMALL_MOPO, SMALL_SAC)
+
+
+# ------------------------------------------------------------------ Offline ML-IRL
+DEMOS = str(ROOT / "zoo/InvertedPendulum-v5/expert_demos.hdf5")
+
+
+def irl_args(dataset: str, world_model: str, save_dir: Path, total: int = 200) -> list[str]:
+    args = mopo_args(dataset, world_model, save_dir, total)
+    args[1] = str(ROOT / "configs/offline_ml_irl/inverted_pendulum.yaml")
+    return [*args, "--model.init_args.demonstrations", DEMOS, "--model.init_args.num_expert_trajectories", "2",
+            "--model.init_args.reward_horizon", "20", "--model.init_args.reward_every", "50", "--model.init_args.reward.hidden", "[16, 16]"]
+
+
+def test_offline_ml_irl_cli_smoke_and_resume_is_bit_identical(pendulum_setup, tmp_path: Path):
+    dataset, _, world_model = pendulum_setup  # the world model without a reward head
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    run_cli("fit", *irl_args(dataset, world_model, straight))
+    run_cli("fit", *irl_args(dataset, world_model, resumed, total=100))
+    run_cli("fit", *irl_args(dataset, world_model, resumed), "--ckpt_path", "last")
+    (a,) = straight.glob("*/version_*/checkpoints/last.ckpt")
+    (b,) = resumed.glob("*/version_*/checkpoints/last.ckpt")
+    a, b = torch.load(a, weights_only=False), torch.load(b, weights_only=False)
+    assert int(a["state_dict"]["reward_steps"]) == 4 and any(k.startswith("reward.net") for k in a["state_dict"])
+    different = [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])]
+    assert not different, f"differ after resume: {different}"
+    for sa, sb in zip(a["optimizer_states"][-1]["state"].values(), b["optimizer_states"][-1]["state"].values()):
+        assert all(torch.equal(sa[k], sb[k]) for k in sa), "the reward optimizer resumes exactly"
+
+
+def test_offline_ml_irl_never_learns_from_the_dataset_reward(pendulum_setup, monkeypatch):
+    from lit_irl.algos import OfflineMLIRL
+    from lit_irl.rewards import RewardConfig
+
+    dataset, _, world_model = pendulum_setup
+    module = OfflineMLIRL(PENDULUM, dataset, world_model, DEMOS, 2, RewardConfig(inputs="sa", hidden=[16]), reward_horizon=20,
+                          reward_every=50, mopo=SMALL_MOPO, sac=SMALL_SAC)
+    assert "reward" not in module.real, "the dataset reward is not even kept"
+    assert "true_reward" not in module.expert.keys(), "nor the expert's env reward"
+    module.rollout()
+    assert "model_reward" not in module.model_buffer.storage[: len(module.model_buffer)].keys()
+    batch, reward = module.sac_batch()
+    with torch.no_grad():
+        learned = module.reward(batch)
+    real = round(SMALL_MOPO.real_ratio * 64)
+    torch.testing.assert_close(reward[:real], learned[:real])  # real rows: r_theta only, no penalty
+    assert (reward[real:] <= learned[real:] + 1e-6).all(), "model rows: r_theta - lambda u"
+
+
+def test_offline_ml_irl_bad_inputs(pendulum_setup):
+    from lit_irl.algos import OfflineMLIRL
+
+    dataset, with_reward_head, world_model = pendulum_setup
+    with pytest.raises(LitIRLError, match=r"has a reward head, trained on the dataset reward; .*predict_reward: false"):
+        OfflineMLIRL(PENDULUM, dataset, with_reward_head, DEMOS, 2, reward_horizon=20, mopo=SMALL_MOPO, sac=SMALL_SAC)
+    with pytest.raises(LitIRLError, match="fewer than reward_horizon 5000; set reward_horizon <="):
+        OfflineMLIRL(PENDULUM, dataset, world_model, DEMOS, 2, reward_horizon=5000, mopo=SMALL_MOPO, sac=SMALL_SAC)

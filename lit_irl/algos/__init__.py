@@ -9,6 +9,7 @@ from lit_irl.algos.bc import BC
 from lit_irl.algos.learner import Learner, TrainingConfig
 from lit_irl.algos.ml_irl import MLIRL
 from lit_irl.algos.mopo import MOPO, MOPOConfig
+from lit_irl.algos.offline_ml_irl import OfflineMLIRL
 from lit_irl.algos.off_policy import OffPolicyConfig, OffPolicyLearner
 from lit_irl.algos.offline import OfflineLearner
 from lit_irl.algos.online import CollectionConfig, OnlineLearner
@@ -28,6 +29,7 @@ __all__ = [
     "OffPolicyConfig",
     "OffPolicyLearner",
     "OfflineLearner",
+    "OfflineMLIRL",
     "OnlineLearner",
     "TrainingConfig",
     "WorldModel",

@@ -105,9 +105,10 @@ class MOPO(OfflineLearner):
         data = load_dataset(dataset, env.env_id, spec.obs_dim, spec.act_dim)
         self.real = {
             "obs": torch.from_numpy(data.observations), "action": torch.from_numpy(data.actions),
-            "next_obs": torch.from_numpy(data.next_observations), "reward": torch.from_numpy(data.rewards),
-            "terminated": torch.from_numpy(data.terminals),
+            "next_obs": torch.from_numpy(data.next_observations), "terminated": torch.from_numpy(data.terminals),
         }  # fmt: skip
+        if self.uses_dataset_reward:  # otherwise the dataset reward is not even kept: nothing can learn from it
+            self.real["reward"] = torch.from_numpy(data.rewards)
         capacity = mopo.rollout_batch * mopo.rollout_length * mopo.retain_rollouts
         self.model_buffer = TensorDictReplayBuffer(storage=LazyTensorStorage(capacity))
         self.register_buffer("rollouts", torch.zeros((), dtype=torch.long))
@@ -156,18 +157,21 @@ class MOPO(OfflineLearner):
         return torch.cat([real.select(*keys), model.select(*keys)]), torch.cat([reward, model_reward])
 
     # ------------------------------------------------------------------- loop
+    def policy_step(self, step: int, optimizers: list, stats: dict[str, torch.Tensor]) -> None:
+        """Gradient step ``step`` of the policy: model rollouts of the current policy when one is due
+        (every ``rollout_every`` steps), then one SAC update on the real / model mix."""
+        if step % self.mopo_config.rollout_every == 0 or not len(self.model_buffer):
+            with self.timed("model_rollouts"):
+                stats.update(self.rollout())
+        with self.timed("sac_updates"):
+            sac_batch, reward = self.sac_batch()
+            stats.update(self.policy.update(sac_batch, reward, optimizers, self.optimizer_step))
+
     def training_step(self, batch: int, batch_idx: int) -> None:
         optimizers, steps = self.optimizers(), self.gradient_steps_this_batch()
         stats: dict[str, torch.Tensor] = {}
         for step in range(self.progress, self.progress + steps):
-            # 1. Model rollouts of the current policy, every rollout_every gradient steps.
-            if step % self.mopo_config.rollout_every == 0 or not len(self.model_buffer):
-                with self.timed("model_rollouts"):
-                    stats.update(self.rollout())
-            # 2. One SAC update on the real / model mix under the penalized reward.
-            with self.timed("sac_updates"):
-                sac_batch, reward = self.sac_batch()
-                stats.update(self.policy.update(sac_batch, reward, optimizers, self.optimizer_step))
+            self.policy_step(step, optimizers, stats)
         self.end_step(stats, steps)
 
     # ------------------------------------------------------------- run state

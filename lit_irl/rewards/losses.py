@@ -37,3 +37,24 @@ def ml_irl_loss(
         "reward/agent_return": agent_return.detach(),
         "reward/expert_return": expert_return.detach(),
     }
+
+
+def ml_irl_sample_mean_loss(
+    agent_rewards: torch.Tensor,
+    expert_rewards: torch.Tensor,
+    gamma: float,
+    agent_mask: torch.Tensor,
+    expert_mask: torch.Tensor,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The Offline ML-IRL reward loss of the official code: ``mean r_theta(agent) - mean r_theta(expert)``
+    over the real steps of ``(N, T)`` trajectories, each step weighted ``gamma^t`` (``gamma = 1``:
+    the plain per-sample means, the official choice). Per sample rather than per trajectory, so an
+    agent rollout that the termination function cut short counts by the steps it has."""
+
+    def weighted_mean(rewards: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        weights = gamma ** torch.arange(rewards.shape[-1], dtype=rewards.dtype, device=rewards.device) * mask
+        return (rewards * weights).sum() / weights.sum().clamp_min(1e-12)
+
+    agent_mean, expert_mean = weighted_mean(agent_rewards, agent_mask.to(agent_rewards.dtype)), weighted_mean(expert_rewards, expert_mask.to(expert_rewards.dtype))
+    loss = agent_mean - expert_mean
+    return loss, {"reward/loss": loss.detach(), "reward/agent_step_mean": agent_mean.detach(), "reward/expert_step_mean": expert_mean.detach()}
