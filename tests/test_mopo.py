@@ -115,13 +115,21 @@ def irl_args(dataset: str, world_model: str, save_dir: Path, total: int = 200) -
             "--model.init_args.reward_horizon", "20", "--model.init_args.reward_every", "50", "--model.init_args.reward.hidden", "[16, 16]"]
 
 
-def test_offline_ml_irl_cli_smoke_and_resume_is_bit_identical(pendulum_setup, tmp_path: Path):
+@pytest.fixture(scope="module")
+def irl_checkpoint(pendulum_setup, tmp_path_factory) -> str:
     dataset, _, world_model = pendulum_setup  # the world model without a reward head
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    straight = tmp_path_factory.mktemp("irl_straight")
     run_cli("fit", *irl_args(dataset, world_model, straight))
+    (checkpoint,) = straight.glob("*/version_*/checkpoints/last.ckpt")
+    return str(checkpoint)
+
+
+def test_offline_ml_irl_cli_smoke_and_resume_is_bit_identical(pendulum_setup, irl_checkpoint: str, tmp_path: Path):
+    dataset, _, world_model = pendulum_setup
+    resumed = tmp_path / "resumed"
     run_cli("fit", *irl_args(dataset, world_model, resumed, total=100))
     run_cli("fit", *irl_args(dataset, world_model, resumed), "--ckpt_path", "last")
-    (a,) = straight.glob("*/version_*/checkpoints/last.ckpt")
+    a = irl_checkpoint
     (b,) = resumed.glob("*/version_*/checkpoints/last.ckpt")
     a, b = torch.load(a, weights_only=False), torch.load(b, weights_only=False)
     assert int(a["state_dict"]["reward_steps"]) == 4 and any(k.startswith("reward.net") for k in a["state_dict"])
@@ -158,3 +166,18 @@ def test_offline_ml_irl_bad_inputs(pendulum_setup):
         OfflineMLIRL(PENDULUM, dataset, with_reward_head, DEMOS, 2, reward_horizon=20, mopo=SMALL_MOPO, sac=SMALL_SAC)
     with pytest.raises(LitIRLError, match="fewer than reward_horizon 5000; set reward_horizon <="):
         OfflineMLIRL(PENDULUM, dataset, world_model, DEMOS, 2, reward_horizon=5000, mopo=SMALL_MOPO, sac=SMALL_SAC)
+
+
+def test_offline_reward_transfer_trains_mopo_on_the_frozen_learned_reward(pendulum_setup, irl_checkpoint: str, tmp_path: Path):
+    dataset, _, world_model = pendulum_setup  # no reward head needed: the transferred reward pays every row
+    module = MOPO(PENDULUM, dataset, world_model, SMALL_MOPO, SMALL_SAC, reward_from=irl_checkpoint)
+    assert "reward" not in module.real, "the dataset reward is not kept"
+    module.rollout()
+    batch, reward = module.sac_batch()
+    with torch.no_grad():
+        transferred = module.transferred_reward(batch)
+    real = round(SMALL_MOPO.real_ratio * 64)
+    torch.testing.assert_close(reward[:real], transferred[:real])
+    learned = torch.load(irl_checkpoint, weights_only=False)["state_dict"]
+    assert torch.equal(module.transferred_reward.net[0].weight, learned["reward.net.0.weight"]), "the learned reward, frozen"
+    run_cli("fit", *mopo_args(dataset, world_model, tmp_path / "transfer", total=100), "--model.init_args.reward_from", irl_checkpoint)

@@ -19,6 +19,7 @@ from lit_irl.models.penalties import check_penalty
 from lit_irl.models.rollout import model_rollout
 from lit_irl.models.termination import termination_of
 from lit_irl.policy import SACConfig, SACPolicy
+from lit_irl.rewards.models import load_reward
 
 
 @dataclass
@@ -62,8 +63,10 @@ class MOPO(OfflineLearner):
     rows and model rows, rewarded by :meth:`reward_of` minus ``lambda u`` on the model rows.
 
     Here the reward is the dataset's on real rows and the model's reward head on model rows (plain
-    offline RL: the world model needs ``predict_reward: true``). Offline ML-IRL replaces
-    :meth:`reward_of` by its learned reward, evaluated when a batch is sampled.
+    offline RL: the world model needs ``predict_reward: true``), or with ``reward_from`` a frozen
+    learned reward on both (offline reward transfer: the dataset's reward is then not kept, and the
+    world model needs no reward head). Offline ML-IRL replaces :meth:`reward_of` by its learned
+    reward, evaluated when a batch is sampled.
 
     Args:
         env: the env of the dataset (dims checked) and of evaluation.
@@ -71,6 +74,8 @@ class MOPO(OfflineLearner):
         world_model: a ``WorldModel`` checkpoint of this env.
         mopo: rollouts, penalty and mix.
         sac: the SAC step.
+        reward_from: an IRL checkpoint (Offline ML-IRL, ML-IRL) whose learned reward, frozen, replaces
+            the dataset's (e.g. learned on medium-expert data, used on medium-replay: thesis Fig. 3.5).
         training: budget (gradient steps), logging, evaluation, seed.
     """
 
@@ -83,11 +88,14 @@ class MOPO(OfflineLearner):
         world_model: str,
         mopo: MOPOConfig = MOPOConfig(),  # never mutated
         sac: SACConfig = SACConfig(),  # never mutated
+        reward_from: str | None = None,
         training: TrainingConfig = TrainingConfig(total_steps=1_000_000, log_every=1_000),
     ) -> None:
         super().__init__(env, training)
         self.save_hyperparameters()
         spec = self.env_spec
+        self.transferred_reward = load_reward(reward_from, spec.obs_dim, spec.act_dim) if reward_from else None
+        self.uses_dataset_reward = type(self).uses_dataset_reward and reward_from is None
         self.mopo_config = mopo
         self.policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, sac)
         self.actor = self.policy.actor
@@ -140,7 +148,10 @@ class MOPO(OfflineLearner):
 
     def reward_of(self, batch: TensorDict, real: bool) -> torch.Tensor:
         """The reward the SAC step maximizes before the penalty: the dataset's on real rows, the
-        model's reward head on model rows."""
+        model's reward head on model rows; with ``reward_from`` the transferred reward on both."""
+        if self.transferred_reward is not None:
+            with torch.no_grad():
+                return self.transferred_reward(batch)
         return batch["reward"] if real else batch["model_reward"]
 
     def sac_batch(self) -> tuple[TensorDict, torch.Tensor]:

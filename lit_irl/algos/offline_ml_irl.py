@@ -71,7 +71,7 @@ class OfflineMLIRL(MOPO):
     ) -> None:
         check_positive(num_expert_trajectories=num_expert_trajectories, reward_horizon=reward_horizon, reward_every=reward_every)
         check_fraction(reward_gamma=reward_gamma)
-        super().__init__(env, dataset, world_model, mopo, sac, training)
+        super().__init__(env, dataset, world_model, mopo=mopo, sac=sac, training=training)
         self.save_hyperparameters()
         if self.world_model.predict_reward:
             raise LitIRLError(
