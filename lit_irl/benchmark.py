@@ -20,7 +20,6 @@ import torch
 
 from lit_irl.checkpoint_io import compact_checkpoint
 from lit_irl.errors import LitIRLError
-from lit_irl.files import atomic_write
 from lit_irl.reporting import logged_scalars, training_seconds
 
 ROOT = Path(__file__).resolve().parents[1]

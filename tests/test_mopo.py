@@ -133,6 +133,11 @@ def test_offline_ml_irl_cli_smoke_and_resume_is_bit_identical(pendulum_setup, ir
     (b,) = resumed.glob("*/version_*/checkpoints/last.ckpt")
     a, b = torch.load(a, weights_only=False), torch.load(b, weights_only=False)
     assert int(a["state_dict"]["reward_steps"]) == 4 and any(k.startswith("reward.net") for k in a["state_dict"])
+    from lit_irl.reporting import logged_scalars
+
+    (run_dir,) = Path(irl_checkpoint).parents[1:2]
+    epic = logged_scalars(run_dir, "reward_recovery/epic")
+    assert epic and 0.0 <= epic[-1][1] <= 1.0, "evaluations log the EPIC distance of the learned reward"
     different = [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])]
     assert not different, f"differ after resume: {different}"
     for sa, sb in zip(a["optimizer_states"][-1]["state"].values(), b["optimizer_states"][-1]["state"].values()):

@@ -82,7 +82,7 @@ def report(seeds: list[int], budget: int) -> None:
         f"phases counted over the first {budget:,} env steps like the candidates'.", "",
         SUMMARY_LEGEND.format(reference="zoo expert"), "",
         *markdown_table(header, rows), "",
-        f"Curves: `standing_hopper.png` (top: eval return; bottom: mean learned reward on expert, agent and fallen agent states).",
+        "Curves: `standing_hopper.png` (top: eval return; bottom: mean learned reward on expert, agent and fallen agent states).",
     ]
     write_text_atomic(RESULTS / "standing_hopper.md", "\n".join(lines) + "\n")
     write_text_atomic(RESULTS / "standing_hopper.json", json.dumps(summaries, indent=1))

@@ -123,7 +123,9 @@ TABLES = [
         [Video("official configuration r(s), seed 0, 1M (hops after standing)", "results/carry/hopper_state_only/seed0/last.ckpt",
                "ml_irl_hopper_state_only_seed0.mp4"),
          Video("fixed_horizon, seed 0, at 65k (falls)", "results/carry/hopper_state_only+fixed_horizon/seed0/last.ckpt",
-               "standing_fixed_horizon_seed0.mp4")],
+               "standing_fixed_horizon_seed0.mp4"),
+         Video("zero_init_reward, seed 0, at 55k (stands)", "results/carry/hopper_state_only+zero_init_reward/seed0/last.ckpt",
+               "standing_zero_init_reward_seed0.mp4")],
         [],
     ),
     ResultTable(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import time
 from typing import Literal
 
-import numpy as np
 import torch
 from tensordict import TensorDict
 from torchmetrics.functional import pearson_corrcoef, spearman_corrcoef
@@ -22,7 +20,7 @@ from lit_irl.envs.true_reward import Locomotion, true_reward_of
 from lit_irl.errors import LitIRLError, check_fraction, check_positive
 from lit_irl.policy import SACConfig, SACPolicy
 from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
-from lit_irl.rewards.epic import coverage_transitions, reward_recovery
+from lit_irl.rewards.epic import evaluation_recovery_metrics
 
 
 class MLIRL(OffPolicyLearner):
@@ -226,18 +224,9 @@ class MLIRL(OffPolicyLearner):
 
     def evaluate(self) -> dict[str, float]:
         result = super().evaluate()
-        true_reward = true_reward_of(self.env_config.env_id)
-        if self.recovery_transitions and true_reward is not None and self.global_rank == 0:
-            # Own seeds (not the training streams), and the reward on CPU like the coverage data.
-            coverage = coverage_transitions(self.env_config, self.demonstration_data, self.actor, self.recovery_transitions, self.seed)
-            reward = copy.deepcopy(self.reward).cpu()
-            try:
-                recovery = reward_recovery(reward, true_reward, coverage, self.policy.config.gamma, seed=self.seed)
-            except LitIRLError:  # a reward constant over the coverage set (a pendulum that never falls): nothing to report
-                return result
-            metrics = {"reward_recovery/epic": recovery["epic"], "reward_recovery/pearson_coverage": recovery["pearson"],
-                       "reward_recovery/spearman_coverage": recovery["spearman"]}
-            metrics = {key: value for key, value in metrics.items() if np.isfinite(value)}
+        if self.global_rank == 0:
+            metrics = evaluation_recovery_metrics(self.env_config, self.reward, self.demonstration_data, self.actor,
+                                                  self.recovery_transitions, self.policy.config.gamma, self.seed)
             self.log_scalars(metrics)
             result.update(metrics)
         return result

@@ -15,6 +15,7 @@ from lit_irl.errors import LitIRLError, check_fraction, check_positive
 from lit_irl.models.rollout import model_rollout
 from lit_irl.policy import SACConfig
 from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_sample_mean_loss
+from lit_irl.rewards.epic import evaluation_recovery_metrics
 
 
 class OfflineMLIRL(MOPO):
@@ -49,6 +50,9 @@ class OfflineMLIRL(MOPO):
         reward_horizon: expert steps and agent model steps per reward step (official: 200).
         reward_every: gradient steps between reward steps.
         reward_gamma: per-step weight ``gamma^t`` of the reward loss.
+        recovery_transitions: at each evaluation, the EPIC distance of the learned reward to the
+            env's true reward over this many transitions each of the expert data, the current policy
+            and uniform actions (real env steps, as evaluation's; :mod:`lit_irl.rewards.epic`); 0 = off.
         mopo, sac, training: the policy step and the budget (gradient steps).
     """
 
@@ -65,6 +69,7 @@ class OfflineMLIRL(MOPO):
         reward_horizon: int = 200,
         reward_every: int = 20_000,
         reward_gamma: float = 1.0,
+        recovery_transitions: int = 1_000,
         mopo: MOPOConfig = MOPOConfig(),  # never mutated
         sac: SACConfig = SACConfig(),  # never mutated
         training: TrainingConfig = TrainingConfig(total_steps=1_000_000, log_every=1_000),
@@ -84,6 +89,7 @@ class OfflineMLIRL(MOPO):
         self.register_buffer("reward_steps", torch.zeros((), dtype=torch.long))
         demos = ExpertDemonstrations(demonstrations, env, num_expert_trajectories, state_only=reward.inputs == "s")
         demos.setup()
+        self.demonstration_data, self.recovery_transitions = demos.data, recovery_transitions
         trajectories = demos.trajectories()
         shortest = min(trajectory.shape[0] for trajectory in trajectories)
         if shortest < reward_horizon:
@@ -97,6 +103,15 @@ class OfflineMLIRL(MOPO):
 
     def configure_optimizers(self):
         return [*self.policy.make_optimizers(), self.reward.make_optimizer()]
+
+    def evaluate(self) -> dict[str, float]:
+        result = super().evaluate()
+        if self.global_rank == 0:
+            metrics = evaluation_recovery_metrics(self.env_config, self.reward, self.demonstration_data, self.actor,
+                                                  self.recovery_transitions, self.policy.config.gamma, self.seed)
+            self.log_scalars(metrics)
+            result.update(metrics)
+        return result
 
     def reward_of(self, batch: TensorDict, real: bool) -> torch.Tensor:
         """``r_theta`` of the sampled rows, real or model (no gradient reaches the reward here)."""

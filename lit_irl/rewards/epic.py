@@ -195,3 +195,27 @@ def checkpoint_reward_recovery(checkpoint: str, per_source: int = 1000, seed: in
     gamma = config_from_hparams(SACConfig, hparams["sac"]).gamma if hparams.get("sac") is not None else 0.99
     coverage = coverage_transitions(policy.env, expert, policy.actor, per_source, seed)
     return reward_recovery(reward, true_reward, coverage, gamma, seed=seed)
+
+
+def evaluation_recovery_metrics(
+    env_config, reward: torch.nn.Module, demonstrations, actor, per_source: int, gamma: float, seed: int
+) -> dict[str, float]:
+    """``reward_recovery/{epic,pearson_coverage,spearman_coverage}`` of an IRL learner's current
+    reward at an evaluation (coverage: its demonstrations, its current policy, uniform actions);
+    empty where the env's true reward has no rewrite or a reward is constant on the coverage set."""
+    import copy
+
+    from lit_irl.envs.true_reward import true_reward_of
+
+    true_reward = true_reward_of(env_config.env_id)
+    if not per_source or true_reward is None:
+        return {}
+    # Own seeds (not the training streams), and the reward on CPU like the coverage data.
+    coverage = coverage_transitions(env_config, demonstrations, actor, per_source, seed)
+    try:
+        recovery = reward_recovery(copy.deepcopy(reward).cpu(), true_reward, coverage, gamma, seed=seed)
+    except LitIRLError:  # a reward constant over the coverage set (a pendulum that never falls): nothing to report
+        return {}
+    metrics = {"reward_recovery/epic": recovery["epic"], "reward_recovery/pearson_coverage": recovery["pearson"],
+               "reward_recovery/spearman_coverage": recovery["spearman"]}
+    return {key: value for key, value in metrics.items() if np.isfinite(value)}
