@@ -34,7 +34,7 @@ def test_rows_stop_where_the_env_would_and_stay_masked():
 
 def test_every_row_ended_pads_to_the_horizon_masked():
     model, actor = still_model(), TanhGaussianActor(4, 1, [8], torch.tensor([-3.0]), torch.tensor([3.0]))
-    data, mask = model_rollout(model, actor, torch.tensor([[0.0, 0.5, 0.0, 0.0]]), 4, termination_of("InvertedPendulum-v5"))
+    data, mask = model_rollout(model, actor, torch.tensor([[0.0, 0.5, 0.0, 0.0]]), 4, termination_of("InvertedPendulum-v5"), deterministic=True)
     assert data.batch_size == (1, 4) and mask.tolist() == [[True, False, False, False]]
 
 
