@@ -125,7 +125,9 @@ TABLES = [
          Video("fixed_horizon, seed 0, at 65k (falls)", "results/carry/hopper_state_only+fixed_horizon/seed0/last.ckpt",
                "standing_fixed_horizon_seed0.mp4"),
          Video("zero_init_reward, seed 0, at 55k (stands)", "results/carry/hopper_state_only+zero_init_reward/seed0/last.ckpt",
-               "standing_zero_init_reward_seed0.mp4")],
+               "standing_zero_init_reward_seed0.mp4"),
+         Video("neutral_start_fast_reward, seed 0, latest", "results/carry/hopper_state_only+neutral_start_fast_reward/seed0/last.ckpt",
+               "standing_neutral_start_fast_reward_seed0.mp4")],
         [],
     ),
     ResultTable(
