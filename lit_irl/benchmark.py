@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,3 +115,15 @@ class BenchmarkRun:
 
     def wall_seconds(self, unit: str = "env_steps") -> float:
         return training_seconds(self.events_folder, unit)
+
+
+def train_runs(runs: list[BenchmarkRun], total_steps: int | None, parallel: int) -> list[str]:
+    """Train (or continue) ``runs``, ``parallel`` at a time; prints and returns the names of the failed ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = time.time()
+    with ThreadPoolExecutor(parallel) as pool:
+        codes = list(pool.map(lambda run: run.train(total_steps), runs))
+    failed = [run.name for run, code in zip(runs, codes) if code != 0]
+    print(f"{len(runs)} runs in {time.time() - start:.0f} s; failed: {failed or 'none'}")
+    return failed

@@ -19,12 +19,10 @@ import argparse
 import json
 import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun
+from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun, train_runs
 from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
 from lit_irl.files import write_text_atomic
 
@@ -114,11 +112,7 @@ def main() -> None:
     if not args.report_only:
         if "bc" in args.stages:
             make_demonstrations()
-        start = time.time()
-        with ThreadPoolExecutor(args.parallel) as pool:
-            codes = list(pool.map(lambda run: run.train(), runs))
-        failed = [run.name for run, code in zip(runs, codes) if code != 0]
-        print(f"{len(runs)} runs in {time.time() - start:.0f} s; failed: {failed or 'none'}")
+        train_runs(runs, None, args.parallel)
     report(args.seeds)
 
 

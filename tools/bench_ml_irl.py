@@ -23,12 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun
+from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun, train_runs
 from lit_irl.files import write_text_atomic
 from lit_irl.reporting import (
     IMPROVEMENT_HEADER,
@@ -134,11 +132,7 @@ def main() -> None:
             run.carry()
         return
     if not args.report_only:
-        start = time.time()
-        with ThreadPoolExecutor(args.parallel) as pool:
-            codes = list(pool.map(lambda run: run.train(args.total_env_steps), runs))
-        failed = [run.name for run, code in zip(runs, codes) if code != 0]
-        print(f"{len(runs)} runs in {time.time() - start:.0f} s; failed: {failed or 'none'}")
+        train_runs(runs, args.total_env_steps, args.parallel)
     rows = [summarize(e, v, args.seeds) for e in args.envs for v in args.variants]
     write_outputs(rows, "_".join(args.envs))
 

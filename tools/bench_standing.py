@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ml_irl import benchmark_run  # noqa: E402
 
-from lit_irl.benchmark import RESULTS, ROOT  # noqa: E402
+from lit_irl.benchmark import RESULTS, ROOT, train_runs  # noqa: E402
 from lit_irl.files import write_text_atomic  # noqa: E402
 from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, save_figure, summary_cells  # noqa: E402
 
@@ -132,10 +130,7 @@ def main() -> None:
             run.carry()
         return
     if not args.report_only:
-        start = time.time()
-        with ThreadPoolExecutor(args.parallel) as pool:
-            codes = list(pool.map(lambda run: run.train(args.total_env_steps), runs))
-        print(f"{len(runs)} runs in {time.time() - start:.0f} s; failed: {[r.name for r, c in zip(runs, codes) if c] or 'none'}")
+        train_runs(runs, args.total_env_steps, args.parallel)
     report(args.seeds, args.total_env_steps)
 
 

@@ -360,7 +360,7 @@ class Learner(LightningModule):
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint_identity(self) -> dict[str, Any]:
-        return {
+        identity = {
             "format": CHECKPOINT_FORMAT,
             "algo": type(self).__name__,
             "env_id": self.env_config.env_id,
@@ -368,8 +368,10 @@ class Learner(LightningModule):
             "obs_dim": self.env_spec.obs_dim,
             "act_dim": self.env_spec.act_dim,
             "progress_unit": self.progress_unit,
-            "actor": self.actor.spec(),  # an exported or rolled-out policy rebuilds its own architecture
         }
+        if getattr(self, "actor", None) is not None:  # a world model has none
+            identity["actor"] = self.actor.spec()  # an exported or rolled-out policy rebuilds its own architecture
+        return identity
 
     def run_state(self) -> dict[str, Any]:
         """This rank's state beyond networks and optimizers (random streams; kinds add theirs)."""

@@ -20,10 +20,10 @@ from lit_irl.envs.true_reward import Locomotion, true_reward_of
 from lit_irl.errors import LitIRLError, check_fraction, check_positive
 from lit_irl.policy import SACConfig, SACPolicy
 from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
-from lit_irl.rewards.epic import evaluation_recovery_metrics
+from lit_irl.rewards.epic import RewardRecoveryAtEvaluation
 
 
-class MLIRL(OffPolicyLearner):
+class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
     """ML-IRL: a single loop alternating a few SAC steps (fast timescale) and one reward step (slow).
 
     Per iteration (one ``training_step``), as Algorithm 2:
@@ -221,15 +221,6 @@ class MLIRL(OffPolicyLearner):
                 metrics[f"reward_recovery/pearson_{name}"] = pearson_corrcoef(learned_rows, true_rows).float()
                 metrics[f"reward_recovery/spearman_{name}"] = spearman_corrcoef(learned_rows, true_rows).float()
         return metrics
-
-    def evaluate(self) -> dict[str, float]:
-        result = super().evaluate()
-        if self.global_rank == 0:
-            metrics = evaluation_recovery_metrics(self.env_config, self.reward, self.demonstration_data, self.actor,
-                                                  self.recovery_transitions, self.policy.config.gamma, self.seed)
-            self.log_scalars(metrics)
-            result.update(metrics)
-        return result
 
     # ------------------------------------------------------------------- loop
     def training_step(self, batch: int, batch_idx: int) -> None:

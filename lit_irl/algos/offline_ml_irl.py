@@ -15,10 +15,10 @@ from lit_irl.errors import LitIRLError, check_fraction, check_positive
 from lit_irl.models.rollout import model_rollout
 from lit_irl.policy import SACConfig
 from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_sample_mean_loss
-from lit_irl.rewards.epic import evaluation_recovery_metrics
+from lit_irl.rewards.epic import RewardRecoveryAtEvaluation
 
 
-class OfflineMLIRL(MOPO):
+class OfflineMLIRL(RewardRecoveryAtEvaluation, MOPO):
     """Offline ML-IRL: MOPO policy steps under ``r_theta - lambda u``, then one reward step.
 
     Per gradient step (``training_step`` makes up to 50), as Algorithm 3:
@@ -103,15 +103,6 @@ class OfflineMLIRL(MOPO):
 
     def configure_optimizers(self):
         return [*self.policy.make_optimizers(), self.reward.make_optimizer()]
-
-    def evaluate(self) -> dict[str, float]:
-        result = super().evaluate()
-        if self.global_rank == 0:
-            metrics = evaluation_recovery_metrics(self.env_config, self.reward, self.demonstration_data, self.actor,
-                                                  self.recovery_transitions, self.policy.config.gamma, self.seed)
-            self.log_scalars(metrics)
-            result.update(metrics)
-        return result
 
     def reward_of(self, batch: TensorDict, real: bool) -> torch.Tensor:
         """``r_theta`` of the sampled rows, real or model (no gradient reaches the reward here)."""

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from lit_irl.algos.learner import CHECKPOINT_FORMAT, TrainingConfig
+from lit_irl.algos.learner import TrainingConfig
 from lit_irl.algos.offline import OfflineLearner
 from lit_irl.data.d4rl import load_dataset
 from lit_irl.envs import EnvConfig
@@ -318,18 +318,7 @@ class WorldModel(OfflineLearner):
 
     # ------------------------------------------------------------- checkpoints
     def checkpoint_identity(self) -> dict[str, Any]:
-        # The base's identity without an actor (a world model has none to roll out).
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "algo": type(self).__name__,
-            "env_id": self.env_config.env_id,
-            "termination": self.env_config.termination,
-            "obs_dim": self.env_spec.obs_dim,
-            "act_dim": self.env_spec.act_dim,
-            "progress_unit": self.progress_unit,
-            "world_model": self.ensemble.spec(),
-            "dataset": dict(self.dataset_fingerprint),
-        }
+        return {**super().checkpoint_identity(), "world_model": self.ensemble.spec(), "dataset": dict(self.dataset_fingerprint)}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)

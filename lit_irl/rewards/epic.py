@@ -219,3 +219,18 @@ def evaluation_recovery_metrics(
     metrics = {"reward_recovery/epic": recovery["epic"], "reward_recovery/pearson_coverage": recovery["pearson"],
                "reward_recovery/spearman_coverage": recovery["spearman"]}
     return {key: value for key, value in metrics.items() if np.isfinite(value)}
+
+
+class RewardRecoveryAtEvaluation:
+    """Mixin of IRL learners (before their learner base): each evaluation also logs
+    :func:`evaluation_recovery_metrics` of ``self.reward``, on rank 0. The learner provides
+    ``reward``, ``demonstration_data``, ``recovery_transitions``, ``policy`` (its gamma) and ``actor``."""
+
+    def evaluate(self) -> dict[str, float]:
+        result = super().evaluate()
+        if self.global_rank == 0:
+            metrics = evaluation_recovery_metrics(self.env_config, self.reward, self.demonstration_data, self.actor,
+                                                  self.recovery_transitions, self.policy.config.gamma, self.seed)
+            self.log_scalars(metrics)
+            result.update(metrics)
+        return result
