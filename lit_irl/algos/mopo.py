@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import torch
 from tensordict import TensorDict
-from torchrl.data import LazyTensorStorage, TensorDictReplayBuffer
 
 from lit_irl.algos.learner import TrainingConfig
 from lit_irl.algos.offline import OfflineLearner
 from lit_irl.algos.world_model import load_world_model, require_next_observations
 from lit_irl.data.d4rl import load_dataset
+from lit_irl.data.replay import TransitionReplay
 from lit_irl.data.collect import derive_seed
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_fraction, check_positive
@@ -118,7 +118,8 @@ class MOPO(OfflineLearner):
         if self.uses_dataset_reward:  # otherwise the dataset reward is not even kept: nothing can learn from it
             self.real["reward"] = torch.from_numpy(data.rewards)
         capacity = mopo.rollout_batch * mopo.rollout_length * mopo.retain_rollouts
-        self.model_buffer = TensorDictReplayBuffer(storage=LazyTensorStorage(capacity))
+        keys = ("obs", "action", "next_obs", "terminated", "penalty", *(("model_reward",) if self.world_model.predict_reward else ()))
+        self.model_buffer = TransitionReplay(capacity, keys=keys)
         self.register_buffer("rollouts", torch.zeros((), dtype=torch.long))
 
     def configure_optimizers(self):
@@ -187,18 +188,11 @@ class MOPO(OfflineLearner):
 
     # ------------------------------------------------------------- run state
     def run_state(self) -> dict:
-        n = len(self.model_buffer)
-        writer = self.model_buffer._writer  # TorchRL keeps the write position here
-        data = self.model_buffer.storage[:n].exclude("index").clone() if n else None
-        return {**super().run_state(), "model_buffer": {"data": data, "cursor": writer._cursor, "write_count": writer._write_count}}
+        return {**super().run_state(), "model_buffer": self.model_buffer.state_dict()}
 
     def load_run_state(self, state: dict) -> None:
         super().load_run_state(state)
-        saved = state["model_buffer"]
-        self.model_buffer.empty()
-        if saved["data"] is not None:
-            self.model_buffer.extend(saved["data"])
-        self.model_buffer._writer._cursor, self.model_buffer._writer._write_count = saved["cursor"], saved["write_count"]
+        self.model_buffer.load_state_dict(state["model_buffer"])
 
 
 def _known() -> list[str]:

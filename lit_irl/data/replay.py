@@ -21,9 +21,10 @@ TRANSITION_KEYS = ("obs", "action", "next_obs", "true_reward", "terminated", "do
 class TransitionReplay:
     """Uniform replay of single-step transitions."""
 
-    def __init__(self, capacity: int, hide_true_reward: bool = False) -> None:
+    def __init__(self, capacity: int, hide_true_reward: bool = False, keys: tuple[str, ...] = TRANSITION_KEYS) -> None:
         check_positive(buffer_size=capacity)
         self.capacity = capacity
+        self.keys = keys  # model rollouts (MOPO) carry their own: no env reward, a penalty
         self.hide_true_reward = hide_true_reward
         self.buffer = TensorDictReplayBuffer(storage=LazyTensorStorage(capacity))
 
@@ -32,13 +33,17 @@ class TransitionReplay:
 
     def extend(self, transitions: TensorDictBase) -> None:
         keys = set(transitions.keys())
-        if keys != set(TRANSITION_KEYS):
-            missing, extra = sorted(set(TRANSITION_KEYS) - keys), sorted(keys - set(TRANSITION_KEYS))
+        if keys != set(self.keys):
+            missing, extra = sorted(set(self.keys) - keys), sorted(keys - set(self.keys))
             raise LitIRLError(
-                f"transitions for the replay buffer must have the keys {', '.join(TRANSITION_KEYS)} "
+                f"transitions for the replay buffer must have the keys {', '.join(self.keys)} "
                 f"(missing: {', '.join(missing) or 'none'}; unknown: {', '.join(extra) or 'none'})"
             )
         self.buffer.extend(transitions)
+
+    @property
+    def storage(self):
+        return self.buffer.storage
 
     def sample(self, batch_size: int, include_true_reward: bool = False) -> TensorDictBase:
         batch = self.buffer.sample(batch_size)
