@@ -217,7 +217,8 @@ def test_preference_datamodule(tmp_path: Path):
     module = PreferenceData(str(path), env=EnvConfig("InvertedPendulum-v5"), batch_size=8)
     module.setup("fit")
     batch = next(iter(module.train_dataloader()))
-    assert batch["obs_a"].shape == (8, 3, 4) and batch["label"].shape == (8,)
+    assert batch["a", "obs"].shape == (8, 3, 4) and batch["b", "next_obs"].shape == (8, 3, 4) and batch["label"].shape == (8,)
+    assert batch["a", "action"].shape == (8, 3, 1)
     with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5|11"):
         PreferenceData(str(path), env=EnvConfig("Hopper-v5")).setup("fit")
 

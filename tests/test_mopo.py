@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -186,3 +188,32 @@ def test_offline_reward_transfer_trains_mopo_on_the_frozen_learned_reward(pendul
     learned = torch.load(irl_checkpoint, weights_only=False)["state_dict"]
     assert torch.equal(module.transferred_reward.net[0].weight, learned["reward.net.0.weight"]), "the learned reward, frozen"
     run_cli("fit", *mopo_args(dataset, world_model, tmp_path / "transfer", total=100), "--model.init_args.reward_from", irl_checkpoint)
+
+
+def test_relabel_writes_the_learned_reward_and_keeps_the_files_own(pendulum_setup, irl_checkpoint: str, tmp_path: Path, capsys):
+    from lit_irl.data.cli import main as data_cli
+    from lit_irl.data.d4rl import load_dataset
+    from lit_irl.rewards.models import load_reward
+
+    dataset = pendulum_setup[0]
+    out = tmp_path / "relabelled.hdf5"
+    data_cli(["relabel", "--dataset", dataset, "--reward-from", irl_checkpoint, "--env", "InvertedPendulum-v5", "--out", str(out)])
+    source, relabelled = load_dataset(dataset), load_dataset(out)
+    assert np.array_equal(relabelled.infos["dataset_rewards"], source.rewards), "the file's own rewards are kept aside"
+    from tensordict import TensorDict
+
+    rows = TensorDict({"obs": torch.from_numpy(source.observations[:5]), "action": torch.from_numpy(source.actions[:5]),
+                       "next_obs": torch.from_numpy(source.next_observations[:5])}, batch_size=[5])
+    with torch.no_grad():
+        expected = load_reward(irl_checkpoint, source.obs_dim, source.act_dim)(rows).numpy()
+    np.testing.assert_allclose(relabelled.rewards[:5], expected, rtol=1e-6)
+    assert relabelled.attrs["reward_source"] == irl_checkpoint
+    for argv, message in (
+        (["--reward-from", str(tmp_path / "none.ckpt")], "--reward-from .*none.ckpt does not exist"),
+        (["--reward-from", irl_checkpoint, "--env", "Hopper-v5"], "was made for InvertedPendulum-v5, the config names Hopper-v5"),
+        (["--reward-from", pendulum_setup[1]], "holds no learned reward"),
+    ):
+        with pytest.raises(SystemExit):
+            data_cli(["relabel", "--dataset", dataset, *argv, "--out", str(tmp_path / "bad.hdf5")])
+        assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "bad.hdf5").exists()

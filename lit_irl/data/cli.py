@@ -7,6 +7,7 @@
     lit-irl-data checkpoints --run-dir runs/sac-Hopper-v5/version_0       # returns along training
     lit-irl-data export --policy runs/.../last.ckpt --out zoo/hopper/expert.pt
     lit-irl-data video --policy zoo/Hopper-v5/expert.pt --episodes 2 --out videos/hopper-expert.mp4
+    lit-irl-data relabel --dataset data/hopper-medium-replay.hdf5 --reward-from runs/offlinemlirl-.../last.ckpt --out ...
     lit-irl-data inspect data/hopper-medium.hdf5
 """
 
@@ -116,6 +117,8 @@ def check_arguments(args: argparse.Namespace) -> None:
             _state_file(Path(getattr(args, option)), f"--{option.replace('_', '-')}", POLICY_FIX)
     if getattr(args, "checkpoint", None):
         _state_file(Path(args.checkpoint), "--checkpoint", REPLAY_FIX)
+    if getattr(args, "reward_from", None):
+        _state_file(Path(args.reward_from), "--reward-from", "pass an IRL checkpoint (ML-IRL, Offline ML-IRL): runs/<run>/checkpoints/last.ckpt")
     for path in getattr(args, "checkpoints", None) or []:
         _state_file(Path(path), "--checkpoints", POLICY_FIX)
     if getattr(args, "run_dir", None) and not Path(args.run_dir).is_dir():
@@ -328,6 +331,37 @@ def cmd_video(args: argparse.Namespace) -> None:
     print(args.out)
 
 
+def cmd_relabel(args: argparse.Namespace) -> None:
+    """Offline reward transfer's data side: a transition dataset whose rewards are a learned reward's.
+
+    The file's own rewards move to ``infos/dataset_rewards`` (nothing is lost, nothing learns from
+    them by accident); any offline RL code that reads D4RL files then trains on the learned reward."""
+    import torch
+    from tensordict import TensorDict
+
+    from lit_irl.data.d4rl import load_dataset, save_dataset
+    from lit_irl.rewards.models import load_reward
+
+    data = load_dataset(args.dataset, env_id=args.env, require_complete_episode=False)
+    reward = load_reward(args.reward_from, data.obs_dim, data.act_dim)
+    rewards = []
+    with torch.no_grad():
+        for start in range(0, len(data), 65_536):
+            rows = slice(start, start + 65_536)
+            batch = TensorDict({
+                "obs": torch.from_numpy(data.observations[rows]), "action": torch.from_numpy(data.actions[rows]),
+                "next_obs": torch.from_numpy(data.next_observations[rows]),
+            }, batch_size=[len(data.rewards[rows])])  # fmt: skip
+            rewards.append(reward(batch).numpy())
+    data.infos["dataset_rewards"] = data.rewards
+    data.rewards = np.concatenate(rewards).astype(np.float32)
+    data.attrs.pop("episode_returns", None)
+    save_dataset(args.out_path, data, {"reward_source": str(args.reward_from), "relabelled_from": str(args.dataset)})
+    pearson = np.corrcoef(data.rewards, data.infos["dataset_rewards"])[0, 1] if data.rewards.std() > 0 else float("nan")
+    print(f"{args.out}: {len(data):,} transitions relabelled by {args.reward_from}; "
+          f"learned reward {data.rewards.mean():.3f} ± {data.rewards.std():.3f}, Pearson with the file's rewards {pearson:.3f}")
+
+
 def cmd_inspect(args: argparse.Namespace) -> None:
     import h5py
     from rich.console import Console
@@ -446,6 +480,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, default=480, help="frame height in pixels (even for mp4; default 480)")
     p.add_argument("--fps", type=int, help="frames per second (default: the env's real time, e.g. 125 for Hopper)")
     p.set_defaults(run=cmd_video)
+
+    p = sub.add_parser("relabel", help="a copy of a transition dataset rewarded by a learned reward (offline reward transfer)")
+    p.add_argument("--dataset", required=True, help="D4RL-format transitions (or minari:<id>)")
+    p.add_argument("--reward-from", required=True, help="an IRL checkpoint whose learned reward labels the rows")
+    p.add_argument("--env", help="refuse a dataset of another env (checked against the file's env_id)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(run=cmd_relabel)
 
     p = sub.add_parser("inspect", help="summary table of a dataset or preference file")
     p.add_argument("file")

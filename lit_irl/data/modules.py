@@ -16,7 +16,7 @@ from tensordict import TensorDict
 from torch.utils.data import DataLoader, IterableDataset
 
 from lit_irl.data.d4rl import TransitionData, load_dataset
-from lit_irl.data.preferences import load_preferences
+from lit_irl.data.preferences import PreferencePairs, load_preferences
 from lit_irl.envs import EnvConfig, probe_env
 from lit_irl.errors import LitIRLError, check_positive
 
@@ -170,16 +170,33 @@ class OfflineTransitions(_FileDataModule):
         return batches_loader(self.transitions, self.batch_size, self.seed)
 
 
-class PreferenceData(_FileDataModule):
-    """Labelled segment pairs (``lit-irl-data preferences``) as minibatches of pairs.
+def pairs_tensordict(data: PreferencePairs) -> TensorDict:
+    """Preference pairs as a ``(P,)`` TensorDict: ``a`` and ``b`` hold each pair's segments ``(P, L)``
+    under the replay keys (``obs``, ``action``, ``next_obs`` when the file has them), so that any
+    reward model reads them, and their true segment returns ``true_return`` (metrics only);
+    ``label`` is 1 where segment a is preferred."""
 
-    A batch holds ``obs_a``/``obs_b`` ``(B, L, obs)``, ``act_a``/``act_b``, ``label`` (1 = a
-    preferred) and the true segment returns ``return_a``/``return_b`` (for metrics only).
-    """
+    def side(name: str) -> TensorDict:
+        fields = {"obs": getattr(data, f"obs_{name}"), "action": getattr(data, f"act_{name}"), "next_obs": getattr(data, f"next_obs_{name}")}
+        segments = {k: torch.as_tensor(v).float() for k, v in fields.items() if v is not None}
+        return TensorDict(segments, batch_size=segments["obs"].shape[:2])
+
+    a, b = side("a"), side("b")
+    return TensorDict(
+        {"a": a, "b": b, "label": torch.as_tensor(data.label).float(),
+         "true_return_a": torch.as_tensor(data.return_a).float(), "true_return_b": torch.as_tensor(data.return_b).float()},
+        batch_size=[len(data)],
+    )  # fmt: skip
+
+
+class PreferenceData(_FileDataModule):
+    """Labelled segment pairs (``lit-irl-data preferences``) as minibatches of pairs
+    (:func:`pairs_tensordict`: ``a``/``b`` segments ``(B, L)`` under the replay keys, ``label``)."""
 
     def __init__(self, path: str, env: EnvConfig | None = None, batch_size: int = 64, seed: int = 0) -> None:
         super().__init__(path, env, batch_size, seed)
         self.pairs: TensorDict | None = None
+        self.data: PreferencePairs | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.pairs is not None:
@@ -188,7 +205,7 @@ class PreferenceData(_FileDataModule):
         data = load_preferences(self.path, obs_dim, act_dim)
         if env_id is not None and data.attrs.get("env_id", env_id) != env_id:
             raise LitIRLError(f"preference file {self.path} was made for {data.attrs['env_id']}, the config names {env_id}")
-        self.pairs = TensorDict({k: torch.as_tensor(v).float() for k, v in data.arrays().items()}, batch_size=[len(data)])
+        self.data, self.pairs = data, pairs_tensordict(data)
 
     def train_dataloader(self) -> DataLoader:
         return batches_loader(self.pairs, self.batch_size, self.seed)

@@ -7,6 +7,7 @@ demonstration data) and labelled by their true segment returns, either determini
 higher return wins) or by sampling the Bradley-Terry model ``P(a > b) = sigmoid((R_a - R_b) / beta)``.
 
 File (HDF5): ``obs_a``/``obs_b`` ``(P, L, obs)``, ``act_a``/``act_b`` ``(P, L, act)``,
+``next_obs_a``/``next_obs_b`` ``(P, L, obs)`` (so that r(s, a, s') rewards read pairs too),
 ``return_a``/``return_b`` ``(P,)`` true segment returns, ``label`` ``(P,)`` = 1 when segment a is
 preferred, 0 when b is, ``tier_a``/``tier_b`` ``(P,)`` (0 low, 1 medium, 2 high); attributes:
 env id, segment length, tier boundaries, label mode, sources.
@@ -26,6 +27,7 @@ from lit_irl.errors import LitIRLError
 
 TIERS = ("low", "medium", "high")
 PREFERENCE_KEYS = ("obs_a", "act_a", "obs_b", "act_b", "return_a", "return_b", "label", "tier_a", "tier_b")
+NEXT_OBS_KEYS = ("next_obs_a", "next_obs_b")  # absent from files written before r(s, a, s') rewards read pairs
 
 
 @dataclass
@@ -39,13 +41,15 @@ class PreferencePairs:
     label: np.ndarray
     tier_a: np.ndarray
     tier_b: np.ndarray
+    next_obs_a: np.ndarray | None = None
+    next_obs_b: np.ndarray | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.label)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {k: getattr(self, k) for k in PREFERENCE_KEYS}
+        return {k: getattr(self, k) for k in (*PREFERENCE_KEYS, *NEXT_OBS_KEYS) if getattr(self, k) is not None}
 
 
 def tier_of(returns: np.ndarray, quantiles: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -103,19 +107,20 @@ def build_pairs(
         second[same] = rng.choice(pool, size=int(same.sum()))
         same = first == second
 
-    def segments(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        obs, act, ret = [], [], []
+    def segments(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        obs, act, next_obs, ret = [], [], [], []
         for i in indices:
             episode = episodes[i]
             start = rng.integers(0, len(episode) - segment_length + 1)
             rows = slice(start, start + segment_length)
             obs.append(episode.observations[rows])
             act.append(episode.actions[rows])
+            next_obs.append(episode.next_observations[rows])
             ret.append(episode.rewards[rows].sum())
-        return np.stack(obs), np.stack(act), np.array(ret, dtype=np.float64)
+        return np.stack(obs), np.stack(act), np.stack(next_obs), np.array(ret, dtype=np.float64)
 
-    obs_a, act_a, return_a = segments(first)
-    obs_b, act_b, return_b = segments(second)
+    obs_a, act_a, next_obs_a, return_a = segments(first)
+    obs_b, act_b, next_obs_b, return_b = segments(second)
     labels = label_pairs(return_a, return_b, label, temperature, rng)
     attrs = {
         "segment_length": segment_length,
@@ -128,7 +133,7 @@ def build_pairs(
         "tier_mean_returns": np.array([returns[tiers == t].mean() if (tiers == t).any() else np.nan for t in range(3)]),
         "tier_std_returns": np.array([returns[tiers == t].std() if (tiers == t).any() else np.nan for t in range(3)]),
     }
-    return PreferencePairs(obs_a, act_a, obs_b, act_b, return_a, return_b, labels, tiers[first], tiers[second], attrs)
+    return PreferencePairs(obs_a, act_a, obs_b, act_b, return_a, return_b, labels, tiers[first], tiers[second], next_obs_a, next_obs_b, attrs)
 
 
 def save_preferences(path: str | Path, data: PreferencePairs, attrs: dict[str, Any] | None = None) -> Path:
@@ -147,7 +152,7 @@ def load_preferences(path: str | Path, obs_dim: int | None = None, act_dim: int 
             missing = [k for k in PREFERENCE_KEYS if k not in f]
             if missing:
                 raise LitIRLError(f"preference file {path}: missing key(s) {', '.join(missing)}")
-            arrays = {k: f[k][()] for k in PREFERENCE_KEYS}
+            arrays = {k: f[k][()] for k in (*PREFERENCE_KEYS, *NEXT_OBS_KEYS) if k in f}
             attrs = dict(f.attrs.items())
     except LitIRLError:
         raise
@@ -156,7 +161,7 @@ def load_preferences(path: str | Path, obs_dim: int | None = None, act_dim: int 
     n = len(arrays["label"])
     if n == 0 or any(len(v) != n for v in arrays.values()):
         raise LitIRLError(f"preference file {path}: empty or keys of different lengths")
-    for key in ("obs_a", "obs_b", "act_a", "act_b", "return_a", "return_b"):
+    for key in ("obs_a", "obs_b", "act_a", "act_b", "return_a", "return_b", *(k for k in NEXT_OBS_KEYS if k in arrays)):
         if not np.isfinite(arrays[key]).all():
             raise LitIRLError(f"preference file {path}: {key} holds NaN or inf")
     if not np.isin(arrays["label"], (0.0, 1.0)).all():
