@@ -223,15 +223,24 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         return metrics
 
     # ------------------------------------------------------------------- loop
+    def policy_alignment(self, policy_optimizers: list) -> dict[str, torch.Tensor]:
+        """``env_steps_per_iteration`` env steps and their SAC updates under the current learned reward."""
+        stats: dict[str, torch.Tensor] = {}
+        for _ in range(self.env_steps_per_iteration // self.env_steps_per_batch):
+            self.collect_batch()
+            stats = self.update_policy(self.policy_reward, policy_optimizers) or stats
+        return stats
+
+    def reward_loss(self, agent: TensorDict, agent_mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The reward step's loss: ``R_theta(agent) - R_theta(expert)`` (AIHF adds its preference term here)."""
+        return ml_irl_loss(self.reward(agent), self.reward(self.expert), self.reward_gamma, agent_mask, self.expert_mask)
+
     def training_step(self, batch: int, batch_idx: int) -> None:
         *policy_optimizers, reward_optimizer = self.optimizers()
         started, relabel_before = time.perf_counter(), self.relabel_seconds
 
         # 1. Policy update: SAC steps under the current learned reward.
-        stats: dict[str, torch.Tensor] = {}
-        for _ in range(self.env_steps_per_iteration // self.env_steps_per_batch):
-            self.collect_batch()
-            stats = self.update_policy(self.policy_reward, policy_optimizers) or stats
+        stats = self.policy_alignment(policy_optimizers)
         sac_seconds = time.perf_counter() - started - (self.relabel_seconds - relabel_before)
 
         # 2. Agent trajectories from the current policy; expert trajectories from the demonstrations.
@@ -241,9 +250,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
 
         # 3. Reward update: minimize  R_theta(agent) - R_theta(expert).
         with self.timed("reward_step"):
-            loss, reward_stats = ml_irl_loss(
-                self.reward(agent), self.reward(self.expert), self.reward_gamma, agent_mask, self.expert_mask
-            )
+            loss, reward_stats = self.reward_loss(agent, agent_mask)
             self.optimizer_step(loss, reward_optimizer, name="reward/loss")
             self.lr_schedulers().step()
             self.reward_steps += 1

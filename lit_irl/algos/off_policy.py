@@ -54,6 +54,7 @@ class OffPolicyLearner(OnlineLearner):
     optimizers, step)`` and an ``updates`` counter buffer (:class:`lit_irl.policy.SACPolicy`)."""
 
     policy: torch.nn.Module
+    warmup_with_actor = False  # warm-up steps act with the (given) actor rather than uniformly at random
 
     def __init__(self, env: EnvConfig, training: TrainingConfig, collection: CollectionConfig, off_policy: OffPolicyConfig) -> None:
         super().__init__(env, training, collection, warmup_steps=off_policy.warmup_steps)
@@ -72,7 +73,7 @@ class OffPolicyLearner(OnlineLearner):
         """One collection batch into the replay buffer; uniformly random actions during warm-up."""
         warming_up = self.progress // self.world_size < self.warmup_steps
         with self.timed("env_steps"):
-            transitions, _ = self.collect(None if warming_up else self.actor)
+            transitions, _ = self.collect(None if warming_up and not self.warmup_with_actor else self.actor)
             self.replay.extend(transitions.reshape(-1))
 
     @property

@@ -6,7 +6,7 @@ import torch
 
 from lit_irl.algos.learner import TrainingConfig
 from lit_irl.algos.online import CollectionConfig, OnlineLearner
-from lit_irl.data.rollout import load_policy
+from lit_irl.data.rollout import load_actor_for
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError
 from lit_irl.policy.ppo import PPOConfig, PPOPolicy, RewardScaler
@@ -65,13 +65,7 @@ class PPO(OnlineLearner):
         self.reward_scaler = RewardScaler(collection.num_envs, ppo.gamma) if ppo.normalize_reward else None
 
     def _load_actor(self, path: str) -> torch.nn.Module:
-        policy = load_policy(path)
-        if (policy.actor.obs_dim, policy.actor.act_dim) != (self.env_spec.obs_dim, self.env_spec.act_dim):
-            raise LitIRLError(
-                f"the actor of {path} is for obs {policy.actor.obs_dim} / act {policy.actor.act_dim}, "
-                f"{self.env_config.env_id} has {self.env_spec.obs_dim} / {self.env_spec.act_dim}"
-            )
-        return policy.actor.train()
+        return load_actor_for(path, self.env_config.env_id, self.env_spec)
 
     def configure_optimizers(self):
         return self.policy.make_optimizer()

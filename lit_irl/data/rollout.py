@@ -90,6 +90,23 @@ def load_policy(path: str | Path) -> Policy:
     return Policy(_loaded(actor, weights, path), env, str(path), steps, {"algo": identity["algo"], unit: int(state["state_dict"][unit])})
 
 
+def load_actor_for(path: str | Path, env_id: str, spec: Any, kind: type | None = None) -> torch.nn.Module:
+    """The actor of ``path`` (any learner's checkpoint or an exported policy) to start another
+    learner from (``init_from``) or to regularize towards (``reference_from``): its dims must be
+    ``spec``'s, and, when given, its class ``kind``."""
+    policy = load_policy(path)
+    if (policy.actor.obs_dim, policy.actor.act_dim) != (spec.obs_dim, spec.act_dim):
+        raise LitIRLError(
+            f"the actor of {path} is for obs {policy.actor.obs_dim} / act {policy.actor.act_dim}, {env_id} has {spec.obs_dim} / {spec.act_dim}"
+        )
+    if kind is not None and not isinstance(policy.actor, kind):
+        raise LitIRLError(
+            f"the actor of {path} is a {type(policy.actor).__name__}; this learner needs a {kind.__name__} "
+            "(e.g. BC with head: tanh_gaussian, or a SAC checkpoint)"
+        )
+    return policy.actor.train()
+
+
 def export_policy(policy: Policy, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
     """Write the actor alone (for the zoo), with its architecture, atomically."""
     path = Path(path)

@@ -39,6 +39,9 @@ class SACConfig:
         target_entropy: entropy target; ``None`` means ``-action_dim``.
         batch_size: transitions per update.
         actor_update_every: update actor and alpha every k critic updates (1 = every update).
+        kl_coef: weight of ``KL(pi || pi_ref)`` to a reference policy (the learner's
+            ``reference_from``), charged in the soft Bellman target and the actor loss as
+            ``kl_coef (log pi(a|s) - log pi_ref(a|s))`` (0: none; RLHF's KL to the SFT/BC policy).
     """
 
     actor_hidden: list[int] = field(default_factory=lambda: [256, 256])
@@ -54,6 +57,7 @@ class SACConfig:
     target_entropy: float | None = None
     batch_size: int = 256
     actor_update_every: int = 1
+    kl_coef: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("actor_hidden", "critic_hidden"):
@@ -70,6 +74,8 @@ class SACConfig:
             actor_update_every=self.actor_update_every,
         )
         check_fraction(gamma=self.gamma, tau=self.tau)
+        if self.kl_coef < 0:
+            raise LitIRLError(f"kl_coef must be >= 0, got {self.kl_coef}")
         activation(self.activation)
 
 
@@ -112,10 +118,16 @@ def _adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
 class SACPolicy(nn.Module):
     """Actor, twin critics (one batched ensemble), target critics and the entropy temperature."""
 
-    def __init__(self, obs_dim: int, act_dim: int, action_low: torch.Tensor, action_high: torch.Tensor, config: SACConfig) -> None:
+    def __init__(
+        self, obs_dim: int, act_dim: int, action_low: torch.Tensor, action_high: torch.Tensor, config: SACConfig,
+        actor: TanhGaussianActor | None = None, reference: nn.Module | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.config = config
-        self.actor = TanhGaussianActor(obs_dim, act_dim, config.actor_hidden, action_low, action_high, config.activation)
+        self.actor = actor if actor is not None else TanhGaussianActor(obs_dim, act_dim, config.actor_hidden, action_low, action_high, config.activation)
+        if config.kl_coef > 0 and reference is None:
+            raise LitIRLError("sac.kl_coef > 0 needs a reference policy (the learner's reference_from or init_from)")
+        self.reference = reference.requires_grad_(False) if reference is not None and config.kl_coef > 0 else None
         self.critic = EnsembleMLP(2, obs_dim + act_dim, config.critic_hidden, 1, config.activation)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(float(config.init_alpha)).log(), requires_grad=config.learn_alpha)
@@ -141,7 +153,7 @@ class SACPolicy(nn.Module):
         with torch.no_grad():
             next_action, next_log_prob = self.actor(next_obs)
             next_q = self.critic_target(torch.cat([next_obs, next_action], -1)).min(0).values.squeeze(-1)
-            soft_value = next_q - self.alpha * next_log_prob
+            soft_value = next_q - self.alpha * next_log_prob - self.kl_penalty(next_obs, next_action, next_log_prob)
             target = reward + self.config.gamma * (~batch["terminated"]).float() * soft_value
         q = self.critic(torch.cat([obs, action], -1)).squeeze(-1)  # (2, B)
         loss = (q - target).pow(2).mean(-1).sum()
@@ -152,10 +164,16 @@ class SACPolicy(nn.Module):
         action, log_prob = self.actor(obs)
         with frozen(self.critic):
             q = self.critic(torch.cat([obs, action], -1)).min(0).values.squeeze(-1)
-        actor_loss = (self.alpha * log_prob - q).mean()
+        actor_loss = (self.alpha * log_prob + self.kl_penalty(obs, action, log_prob) - q).mean()
         alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
         entropy = -log_prob.detach().mean()
         return actor_loss, alpha_loss, {"loss/actor": actor_loss.detach(), "loss/alpha": alpha_loss.detach(), "entropy": entropy}
+
+    def kl_penalty(self, obs: torch.Tensor, action: torch.Tensor, log_prob: torch.Tensor) -> torch.Tensor | float:
+        """``kl_coef (log pi(a|s) - log pi_ref(a|s))`` at sampled actions: a one-sample estimate of the KL."""
+        if self.reference is None:
+            return 0.0
+        return self.config.kl_coef * (log_prob - self.reference.log_prob(obs, action))
 
     # ---- the update: which losses, in which order ----
     def update(self, batch: TensorDictBase, reward: torch.Tensor, optimizers: list, step: OptimizerStep = plain_step) -> dict[str, torch.Tensor]:

@@ -85,11 +85,16 @@ def bradley_terry_loss(preferred_returns: torch.Tensor, rejected_returns: torch.
     }
 
 
-def preferred_and_rejected(pairs: TensorDictBase, reward: Callable[[TensorDictBase], torch.Tensor], gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
+def preferred_and_rejected(
+    pairs: TensorDictBase, reward: Callable[[TensorDictBase], torch.Tensor], gamma: float, per_step: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Learned returns ``R(tau) = sum_t gamma^t r(s_t, a_t)`` of each pair's preferred and rejected
-    segment (``pairs`` as :func:`lit_irl.data.modules.pairs_tensordict`: ``a``, ``b``, ``label``)."""
+    segment (``pairs`` as :func:`lit_irl.data.modules.pairs_tensordict`: ``a``, ``b``, ``label``);
+    ``per_step``: divided by the segment's length (segments of different lengths)."""
     returns_a = discounted_returns(reward(pairs["a"]), gamma)
     returns_b = discounted_returns(reward(pairs["b"]), gamma)
+    if per_step:
+        returns_a, returns_b = returns_a / pairs["a"].shape[-1], returns_b / pairs["b"].shape[-1]
     a_wins = pairs["label"] > 0.5
     return torch.where(a_wins, returns_a, returns_b), torch.where(a_wins, returns_b, returns_a)
 
