@@ -372,3 +372,22 @@ def test_rollout_past_termination_keeps_the_physics_running():
 def test_rollout_refuses_an_empty_budget(budget: dict):
     with pytest.raises(LitIRLError, match="positive number of episodes or transitions"):
         rollout(EnvConfig("InvertedPendulum-v5"), None, **budget)
+
+
+def test_preference_classes_across_tiers_and_quality_table():
+    """The AIHF paper's data: tiers at fractions of the demonstration level, every pair compares the
+    non-preferred (low) with the preferred (medium) class, the better class wins."""
+    from lit_irl.data.cli import quality_table
+
+    returns = [float(r) for r in range(30)]  # with bounds 5 / 12 / 20: 0-4 none, 5-11 low, 12-19 medium, 20-29 high
+    pairs = build_pairs(_episodes(returns), segment_length=4, pairs=300, seed=2, tier_returns=[5.0, 12.0, 20.0], pairing="across", label="tier")
+    source_a, source_b = pairs.obs_a[:, 0, 0].astype(int), pairs.obs_b[:, 0, 0].astype(int)
+    assert set(source_a) <= set(range(12, 20)) and set(source_b) <= set(range(5, 12)), "a from the medium class, b from the low one"
+    assert (pairs.label == 1).all() and np.isfinite(pairs.next_obs_a).all()
+    np.testing.assert_allclose(pairs.attrs["tier_mean_returns"], [8.0, 15.5, 24.5])
+    table = quality_table("Toy-v0", pairs, np.array([30.0, 32.0]))
+    assert "| Toy-v0 | 8.0 ± 2.0 (0.26) | 15.5 ± 2.3 (0.50) | 31.0 ± 1.0 (1.00) |" in table
+    with pytest.raises(LitIRLError, match="pairing across compares two tiers"):
+        build_pairs(_episodes(returns), segment_length=4, pairs=5, pair_tiers=["low"], pairing="across")
+    with pytest.raises(LitIRLError, match="2 or 3 increasing returns"):
+        build_pairs(_episodes(returns), segment_length=4, pairs=5, tier_returns=[12.0, 5.0])

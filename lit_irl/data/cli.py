@@ -112,6 +112,8 @@ def check_arguments(args: argparse.Namespace) -> None:
 
         check_video_path(args.out)
         check_frame_size(args.width, args.height, args.out_path.suffix.lower())
+    if getattr(args, "tier_fractions", None) and not args.demonstrations:
+        raise LitIRLError("--tier-fractions are fractions of the demonstrations' return: give --demonstrations too")
     for option in ("policy", "medium_policy", "expert_policy"):
         if getattr(args, option, None):
             _state_file(Path(getattr(args, option)), f"--{option.replace('_', '-')}", POLICY_FIX)
@@ -289,14 +291,43 @@ def cmd_preferences(args: argparse.Namespace) -> None:
         episodes += [data.select(slice(s, e)) for s, e in data.episode_bounds()]
         sources.append(f"{path.name}:{data.episode_returns().mean():.0f}")
         print(f"{path}: return {data.episode_returns().mean():.1f}")
+    demonstration_returns = tier_returns = None
+    if args.demonstrations:
+        from lit_irl.data.d4rl import load_dataset
+
+        demonstration_returns = load_dataset(args.demonstrations, env_id=env_id).episode_returns()
+        if args.tier_fractions:
+            tier_returns = [f * demonstration_returns.mean() for f in args.tier_fractions]
     pairs = build_pairs(
         episodes, segment_length=args.segment_length, pairs=args.pairs, quantiles=args.quantiles,
         pair_tiers=args.pair_tiers, label=args.label, temperature=args.temperature, seed=args.seed,
-    )
+        tier_returns=tier_returns, pairing=args.pairing,
+    )  # fmt: skip
     save_preferences(args.out_path, pairs, {"env_id": env_id, "sources": ";".join(sources)})
     means = pairs.attrs["tier_mean_returns"]
     print(f"{args.out}: {len(pairs)} pairs of {args.segment_length}-step segments; trajectory return by tier: "
           + ", ".join(f"{t} {m:.1f}" for t, m in zip(("low", "medium", "high"), means)))
+    print(quality_table(env_id, pairs, demonstration_returns))
+
+
+def quality_table(env_id: str, pairs, demonstration_returns: np.ndarray | None) -> str:
+    """The data's quality in the AIHF paper's Table 1 layout: trajectory returns (mean ± std) of the
+    non-preferred and preferred classes (the lower and higher pair tier) and of the demonstrations,
+    with each one's ratio to the demonstration level."""
+    tiers = [t for t in ("low", "medium", "high") if t in pairs.attrs["pair_tiers"].split(",")]
+    means, stds = pairs.attrs["tier_mean_returns"], pairs.attrs["tier_std_returns"]
+    index = {"low": 0, "medium": 1, "high": 2}
+    lower, higher = index[tiers[0]], index[tiers[-1]]
+    level = demonstration_returns.mean() if demonstration_returns is not None else None
+
+    def cell(mean: float, std: float) -> str:
+        return f"{mean:.1f} ± {std:.1f}" + (f" ({mean / level:.2f})" if level else "")
+
+    demo = cell(level, demonstration_returns.std()) if level else "-"
+    return "\n".join([
+        "| task | Non-prefer data | Prefer data | Demonstration data |", "|---|---|---|---|",
+        f"| {env_id} | {cell(means[lower], stds[lower])} | {cell(means[higher], stds[higher])} | {demo} |",
+    ])  # fmt: skip
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> None:
@@ -451,7 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=int, default=2000)
     p.add_argument("--quantiles", type=float, nargs=2, default=[1 / 3, 2 / 3], help="return quantiles splitting low / medium / high")
     p.add_argument("--pair-tiers", nargs="+", default=["low", "medium"], choices=["low", "medium", "high"], help="tiers segments are drawn from")
-    p.add_argument("--label", choices=["deterministic", "bradley-terry"], default="deterministic")
+    p.add_argument("--demonstrations", help="the demonstration file: its mean return is the level --tier-fractions and the quality table refer to")
+    p.add_argument("--tier-fractions", type=float, nargs="+", help="[floor] low/medium medium/high bounds as fractions of the demonstrations' mean return "
+                   "(instead of --quantiles); trajectories under the floor are left out")
+    p.add_argument("--pairing", choices=["within", "across"], default="within", help="across: segment a from the higher, b from the lower pair tier")
+    p.add_argument("--label", choices=["deterministic", "bradley-terry", "tier"], default="deterministic",
+                   help="deterministic: the higher segment return wins; tier: the better class wins (the AIHF paper)")
     p.add_argument("--temperature", type=float, default=1.0, help="Bradley-Terry beta: P(a>b) = sigmoid((R_a - R_b)/beta)")
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)

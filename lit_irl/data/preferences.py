@@ -52,16 +52,34 @@ class PreferencePairs:
         return {k: getattr(self, k) for k in (*PREFERENCE_KEYS, *NEXT_OBS_KEYS) if getattr(self, k) is not None}
 
 
-def tier_of(returns: np.ndarray, quantiles: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Tier (0 low, 1 medium, 2 high) of each return, split at the given return quantiles."""
-    if len(quantiles) != 2 or not 0 < quantiles[0] < quantiles[1] < 1:
-        raise LitIRLError(f"quantiles must be two increasing numbers in (0, 1), got {list(quantiles)}")
-    bounds = np.quantile(returns, quantiles)
+def tier_of(returns: np.ndarray, quantiles: Sequence[float], tier_returns: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Tier (0 low, 1 medium, 2 high) of each return, split at the given return quantiles, or at the
+    returns ``tier_returns`` (e.g. fractions of the expert's: the AIHF paper's quality classes): two
+    bounds, or three, the first a floor under which a trajectory is in no tier (-1)."""
+    if tier_returns is not None:
+        if len(tier_returns) not in (2, 3) or list(tier_returns) != sorted(set(tier_returns)):
+            raise LitIRLError(f"tier returns must be 2 or 3 increasing returns ([floor,] low/medium, medium/high), got {list(tier_returns)}")
+        bounds = np.asarray(tier_returns, dtype=np.float64)
+        if len(bounds) == 3:
+            return np.searchsorted(bounds, returns, side="right") - 1, bounds[1:]
+    else:
+        if len(quantiles) != 2 or not 0 < quantiles[0] < quantiles[1] < 1:
+            raise LitIRLError(f"quantiles must be two increasing numbers in (0, 1), got {list(quantiles)}")
+        bounds = np.quantile(returns, quantiles)
     return np.searchsorted(bounds, returns, side="right"), bounds
 
 
-def label_pairs(return_a: np.ndarray, return_b: np.ndarray, mode: Literal["deterministic", "bradley-terry"], temperature: float, rng: np.random.Generator) -> np.ndarray:
-    """1.0 where segment a is preferred. Deterministic ties go to a."""
+def label_pairs(
+    return_a: np.ndarray, return_b: np.ndarray, mode: Literal["deterministic", "bradley-terry", "tier"], temperature: float, rng: np.random.Generator,
+    tier_a: np.ndarray | None = None, tier_b: np.ndarray | None = None,
+) -> np.ndarray:
+    """1.0 where segment a is preferred. Deterministic ties go to a; ``tier``: the segment of the
+    better trajectory class wins (the AIHF paper's reading of its data: winners from the medium
+    class, losers from the low one), ties by segment return."""
+    if mode == "tier":
+        if tier_a is None or tier_b is None:
+            raise LitIRLError("label mode tier needs the segments' tiers")
+        return np.where(tier_a != tier_b, tier_a > tier_b, return_a >= return_b).astype(np.float32)
     if mode == "deterministic":
         return (return_a >= return_b).astype(np.float32)
     if mode == "bradley-terry":
@@ -70,7 +88,7 @@ def label_pairs(return_a: np.ndarray, return_b: np.ndarray, mode: Literal["deter
         # sigmoid written with tanh: no overflow for large return gaps
         p_a = 0.5 * (1.0 + np.tanh((return_a - return_b) / (2.0 * temperature)))
         return (rng.random(len(p_a)) < p_a).astype(np.float32)
-    raise LitIRLError(f"label mode must be deterministic or bradley-terry, got {mode!r}")
+    raise LitIRLError(f"label mode must be deterministic, bradley-terry or tier, got {mode!r}")
 
 
 def build_pairs(
@@ -80,32 +98,53 @@ def build_pairs(
     pairs: int,
     quantiles: Sequence[float] = (1 / 3, 2 / 3),
     pair_tiers: Sequence[str] = ("low", "medium"),
-    label: Literal["deterministic", "bradley-terry"] = "deterministic",
+    label: Literal["deterministic", "bradley-terry", "tier"] = "deterministic",
     temperature: float = 1.0,
     seed: int = 0,
+    tier_returns: Sequence[float] | None = None,
+    pairing: Literal["within", "across"] = "within",
 ) -> PreferencePairs:
-    """Pairs of segments from two different trajectories of the chosen tiers, labelled by true return."""
+    """Pairs of segments from two different trajectories of the chosen tiers, labelled by ``label``.
+
+    ``pairing: within`` draws both segments from the pooled tiers; ``across`` draws segment a from
+    the higher and segment b from the lower of the two ``pair_tiers`` (every pair compares the
+    classes: the AIHF paper's non-preferred vs preferred data)."""
     if segment_length <= 0 or pairs <= 0:
         raise LitIRLError(f"segment_length and pairs must be > 0, got {segment_length} and {pairs}")
     unknown = [t for t in pair_tiers if t not in TIERS]
     if unknown:
         raise LitIRLError(f"unknown tier(s) {unknown}; choose from {TIERS}")
     returns = np.array([e.rewards.sum() for e in episodes], dtype=np.float64)
-    tiers, bounds = tier_of(returns, quantiles)
-    wanted = {TIERS.index(t) for t in pair_tiers}
-    pool = [i for i, e in enumerate(episodes) if tiers[i] in wanted and len(e) >= segment_length]
-    if len(pool) < 2:
-        raise LitIRLError(
-            f"only {len(pool)} trajectories of tiers {list(pair_tiers)} are at least {segment_length} steps long; "
-            "collect more episodes per checkpoint or shorten --segment-length"
-        )
+    tiers, bounds = tier_of(returns, quantiles, tier_returns)
+    if pairing not in ("within", "across"):
+        raise LitIRLError(f"pairing must be within or across, got {pairing!r}")
+    wanted = sorted({TIERS.index(t) for t in pair_tiers})
+    if pairing == "across" and len(wanted) != 2:
+        raise LitIRLError(f"pairing across compares two tiers; got pair tiers {list(pair_tiers)}")
+
+    def pool_of(chosen: Sequence[int]) -> list[int]:
+        pool = [i for i, e in enumerate(episodes) if tiers[i] in chosen and len(e) >= segment_length]
+        if len(pool) < (1 if pairing == "across" else 2):
+            names = [TIERS[t] for t in chosen]
+            counts = {TIERS[t]: int((tiers == t).sum()) for t in range(3)}
+            raise LitIRLError(
+                f"only {len(pool)} trajectories of tiers {names} are at least {segment_length} steps long (trajectories per tier: "
+                f"{counts}, bounds {np.round(bounds, 1).tolist()}); collect more episodes per checkpoint, shorten --segment-length "
+                "or move the tier bounds"
+            )
+        return pool
+
     rng = np.random.default_rng(seed)
-    first = rng.choice(pool, size=pairs)
-    second = rng.choice(pool, size=pairs)
-    same = first == second
-    while same.any():  # a pair compares two different trajectories
-        second[same] = rng.choice(pool, size=int(same.sum()))
+    if pairing == "across":
+        first, second = rng.choice(pool_of(wanted[1:]), size=pairs), rng.choice(pool_of(wanted[:1]), size=pairs)
+    else:
+        pool = pool_of(wanted)
+        first = rng.choice(pool, size=pairs)
+        second = rng.choice(pool, size=pairs)
         same = first == second
+        while same.any():  # a pair compares two different trajectories
+            second[same] = rng.choice(pool, size=int(same.sum()))
+            same = first == second
 
     def segments(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         obs, act, next_obs, ret = [], [], [], []
@@ -121,12 +160,13 @@ def build_pairs(
 
     obs_a, act_a, next_obs_a, return_a = segments(first)
     obs_b, act_b, next_obs_b, return_b = segments(second)
-    labels = label_pairs(return_a, return_b, label, temperature, rng)
+    labels = label_pairs(return_a, return_b, label, temperature, rng, tiers[first], tiers[second])
     attrs = {
         "segment_length": segment_length,
         "quantiles": np.asarray(quantiles, dtype=np.float64),
         "tier_bounds": bounds,
         "pair_tiers": ",".join(pair_tiers),
+        "pairing": pairing,
         "label_mode": label,
         "temperature": temperature,
         "seed": seed,
