@@ -245,6 +245,14 @@ def test_rollout_is_reproducible(tmp_path: Path):
     starts_c = [c.observations[s] for s, _ in c.episode_bounds()]
     np.testing.assert_array_equal(starts_a, starts_c)
     assert len(rollout(policy.env, None, transitions=123, seed=0)) == 123
+    # A budget cuts the episodes of all envs: each unfinished one but the last ends in a timeout, so that
+    # no episode runs across two envs' data (next_obs continues obs within every episode).
+    medium = load_policy(ROOT / "zoo/Hopper-v5/medium.pt")
+    budget = rollout(medium.env, medium.actor, transitions=3000, seed=0, num_envs=8)
+    pieces = [*budget.episode_bounds(), (budget.episode_bounds()[-1][1], len(budget))]  # the open tail too
+    for start, stop in pieces:
+        np.testing.assert_array_equal(budget.next_observations[start : stop - 1], budget.observations[start + 1 : stop])
+    assert not (budget.terminals[-1] or budget.timeouts[-1]), "the last episode stays open, as in D4RL"
 
 
 def data_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -147,7 +147,8 @@ def rollout(
     ``derive_seed(seed, i)`` with its own noise stream, so the data are bit-identical for the same
     seed whatever ``num_envs``. With ``episodes``, exactly that many complete episodes are returned,
     in order of their seeds; with ``transitions``, the first that many rows (finished episodes
-    first; the last episode may be unfinished, as in D4RL). Rows hold the executed (in-box) action
+    first; the last episode may be unfinished, as in D4RL, and the other envs' unfinished episodes
+    before it end in a timeout: the budget truncated them). Rows hold the executed (in-box) action
     and ``infos/qpos`` / ``infos/qvel`` for MuJoCo envs when ``record_physics``.
     """
     if (episodes is None) == (transitions is None):
@@ -169,10 +170,22 @@ def rollout(
     finally:
         runner.close()
     ordered = sorted(results, key=lambda episode: (not episode.finished, episode.index))
-    rows = [row for episode in ordered for row in episode.rows]
+    rows, cut_by_budget = [], set()
+    for episode in ordered:
+        episode_rows = list(episode.rows)
+        if not episode.finished and episode_rows:
+            # Cut by the budget: a truncation, so that the next env's unfinished episode is not read
+            # as its continuation (the last one of the data stays open).
+            obs, action, reward, terminated, _, next_obs = episode_rows[-1]
+            episode_rows[-1] = (obs, action, reward, terminated, True, next_obs)
+            cut_by_budget.add(len(rows) + len(episode_rows) - 1)
+        rows += episode_rows
     physics = record_physics and any(episode.qpos for episode in ordered)
     if transitions is not None:
         rows = rows[:transitions]
+        if len(rows) - 1 in cut_by_budget:  # the data's last episode stays open, as D4RL's
+            obs, action, reward, terminated, _, next_obs = rows[-1]
+            rows[-1] = (obs, action, reward, terminated, False, next_obs)
     obs_a, act_a, rew_a, term_a, trunc_a, next_a = zip(*rows)
     infos = {}
     if physics:
