@@ -107,7 +107,9 @@ def report(methods: list[str], seeds: list[int]) -> None:
     RESULTS.mkdir(exist_ok=True)
     write_text_atomic(RESULTS / "aihf_hopper.md", "\n".join(lines) + "\n")
     write_text_atomic(RESULTS / "aihf_hopper.json", json.dumps(summaries, indent=1))
-    plot_curves([(METHODS[m][0].split(" (")[0], s["curves"], expert, "expert") for m, s in summaries.items()], RESULTS / "aihf_hopper.png", "SAC env steps")
+    panels = [(METHODS[m][0].split(" (")[0], s["curves"], expert, "expert") for m, s in summaries.items() if s["curves"]]
+    if panels:
+        plot_curves(panels, RESULTS / "aihf_hopper.png", "SAC env steps")
     if len(scores) > 1:
         plot_performance_profiles(scores, RESULTS / "aihf_hopper_profiles.png", "Hopper-v5, normalized by the expert")
     print("\n".join(lines))
