@@ -313,8 +313,10 @@ def test_fit_with_torchrl_collectors(run_dir: Path, collector: str):
 def test_every_config_parses(config: str, capsys):
     from lit_irl.cli import main
 
-    # an overlay is a second --config over a full one (tools/bench_ml_irl.py variants a+b)
-    base = ["--config", "configs/ml_irl/hopper_state_only.yaml"] if "/overlays/" in config else []
+    # an overlay is a second --config over a full one of its folder (tools/bench_ml_irl.py variants a+b, the CPU profiles)
+    bases = {"ml_irl": "hopper_state_only.yaml", "offline_ml_irl": "hopper_medium.yaml", "world_model": "hopper_medium.yaml"}
+    folder = Path(config).parent.parent
+    base = ["--config", str(folder / bases[folder.name])] if "/overlays/" in config else []
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", *base, "--config", config, "--print_config"])
     assert exit_info.value.code in (0, None)
