@@ -69,12 +69,15 @@ class OffPolicyLearner(OnlineLearner):
             self.replay = TransitionReplay(self.off_policy_config.buffer_size, hide_true_reward=not self.uses_env_reward)
 
     # ------------------------------------------------------------ the loop
-    def collect_batch(self) -> None:
-        """One collection batch into the replay buffer; uniformly random actions during warm-up."""
+    def collect_batch(self) -> TensorDictBase:
+        """One collection batch into the replay buffer; uniformly random actions during warm-up.
+        Returns the new transitions, flat."""
         warming_up = self.progress // self.world_size < self.warmup_steps
         with self.timed("env_steps"):
             transitions, _ = self.collect(None if warming_up and not self.warmup_with_actor else self.actor)
-            self.replay.extend(transitions.reshape(-1))
+            transitions = transitions.reshape(-1)
+            self.replay.extend(transitions)
+        return transitions
 
     @property
     def learning_started(self) -> bool:
@@ -82,9 +85,12 @@ class OffPolicyLearner(OnlineLearner):
         # state the buffer first refills (with the current policy) before updates continue.
         return len(self.replay) >= max(self.warmup_steps, 1)
 
-    def update_policy(self, reward_fn: RewardFn, optimizers: list, updates: int | None = None) -> dict[str, torch.Tensor]:
+    def update_policy(
+        self, reward_fn: RewardFn, optimizers: list, updates: int | None = None, sample: Callable[[int], TensorDictBase] | None = None
+    ) -> dict[str, torch.Tensor]:
         """``updates`` policy updates (default: ``utd_ratio`` per env step of a collection batch),
-        each on a replayed batch relabelled by ``reward_fn`` (no gradient flows into it)."""
+        each on a replayed batch (or ``sample(batch_size)``'s, e.g. SQIL's expert / agent mix)
+        relabelled by ``reward_fn`` (no gradient flows into it)."""
         stats: dict[str, torch.Tensor] = {}
         if not self.learning_started:
             return stats
@@ -94,7 +100,7 @@ class OffPolicyLearner(OnlineLearner):
         sampling = relabelling = updating = 0.0
         for _ in range(updates):
             started = time.perf_counter()
-            batch = self.replay.sample(batch_size, include_true_reward=self.uses_env_reward).to(self.device)
+            batch = (sample(batch_size) if sample else self.replay.sample(batch_size, include_true_reward=self.uses_env_reward)).to(self.device)
             sampled = time.perf_counter()
             with torch.no_grad():
                 reward = reward_fn(batch)

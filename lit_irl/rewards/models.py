@@ -120,7 +120,11 @@ def load_reward(path: str, obs_dim: int, act_dim: int) -> RewardModel:
     hparams = state.get("hyper_parameters", {})
     if "reward" not in hparams or not any(k.startswith("reward.") for k in state.get("state_dict", {})):
         algo = state.get("lit_irl", {}).get("algo", "an unknown writer")
-        raise LitIRLError(f"{path} (written by {algo}) holds no learned reward; pass an IRL checkpoint such as MLIRL's last.ckpt")
+        raise LitIRLError(
+            f"{path} (written by {algo}) holds no learned reward that transfers (GAIL's discriminator depends on the policy it "
+            "was trained against; SQIL, BC and the RL learners learn none); pass a checkpoint of MLIRL, AIHF, AIRL (its g(s)), "
+            "OfflineMLIRL or PreferenceReward"
+        )
     config = config_from_hparams(RewardConfig, hparams["reward"])
     weights = {k[len("reward.") :]: v for k, v in state["state_dict"].items() if k.startswith("reward.")}
     source_obs = weights["obs_mean"].shape[0]

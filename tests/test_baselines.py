@@ -1,0 +1,136 @@
+"""The adversarial and Q-based imitation baselines (GAIL, AIRL, SQIL): the reference card's hand-computed
+cases, CLI smoke runs on InvertedPendulum-v5 (fixed horizon), exact resume, the transfer read-out."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from tensordict import TensorDict
+
+from lit_irl.algos import AIRL, GAIL, SQIL, CollectionConfig, OffPolicyConfig
+from lit_irl.envs import EnvConfig
+from lit_irl.errors import LitIRLError
+from lit_irl.policy import SACConfig
+from lit_irl.rewards.adversarial import airl_shaped, discriminator_loss, gradient_penalty, reward_from_logits
+from lit_irl.rewards.models import load_reward
+from tests.conftest import ROOT, run_cli
+from tests.conftest import tiny_args as tiny_cli_args
+
+PENDULUM = EnvConfig("InvertedPendulum-v5", termination="fixed_horizon")
+DEMOS = str(ROOT / "zoo/InvertedPendulum-v5/expert_demos.hdf5")
+SMALL = SACConfig(actor_hidden=[32, 32], critic_hidden=[32, 32], batch_size=64, init_alpha=0.2, learn_alpha=False)
+
+
+def test_gail_loss_and_reward_forms_at_zero_logits():
+    zeros = torch.zeros(8)
+    loss, stats = discriminator_loss(zeros, zeros)
+    assert loss.item() == pytest.approx(2 * math.log(2))  # log 2 on each side
+    assert stats["discriminator/expert_d"].item() == 0.5
+    assert reward_from_logits(zeros, "neg_log_one_minus_d")[0].item() == pytest.approx(math.log(2))
+    assert reward_from_logits(zeros, "log_d")[0].item() == pytest.approx(-math.log(2))
+    assert torch.equal(reward_from_logits(torch.tensor([1.5, -2.0]), "logit"), torch.tensor([1.5, -2.0]))
+    with pytest.raises(LitIRLError, match="reward_form must be one of"):
+        reward_from_logits(zeros, "d")
+
+
+def test_gradient_penalty_of_a_linear_discriminator():
+    w = torch.tensor([0.3, -1.2, 2.0])
+
+    def linear(batch: TensorDict) -> torch.Tensor:
+        return torch.cat([batch["obs"], batch["action"]], -1) @ w
+
+    expert = TensorDict({"obs": torch.randn(16, 2), "action": torch.randn(16, 1)}, batch_size=[16])
+    agent = TensorDict({"obs": torch.randn(16, 2), "action": torch.randn(16, 1)}, batch_size=[16])
+    assert gradient_penalty(linear, expert, agent, ("obs", "action")).item() == pytest.approx((w.norm().item() - 1) ** 2, rel=1e-6)
+
+
+def test_airl_discriminator_structure():
+    g, h0 = torch.ones(4), torch.zeros(4)
+    not_done, done = torch.zeros(4, dtype=torch.bool), torch.ones(4, dtype=torch.bool)
+    logit = airl_shaped(g, h0, h0, not_done, 0.99) - 0.0  # log pi = 0
+    assert torch.sigmoid(logit)[0].item() == pytest.approx(0.7311, abs=1e-4)  # D = exp f / (exp f + pi) = sigmoid(1)
+    c = torch.full((4,), 3.0)
+    assert torch.allclose(airl_shaped(g, c, c, not_done, 0.99), g + (0.99 - 1) * c)
+    assert torch.allclose(airl_shaped(g, c, c, done, 0.99), g - c), "a terminal state's potential is 0"
+
+
+def test_airl_logit_uses_the_tanh_corrected_log_prob_and_the_read_out_is_g():
+    airl = AIRL(PENDULUM, DEMOS, sac=SMALL)
+    batch = airl.expert[:8]
+    with torch.no_grad():
+        expected = airl.shaped_reward(batch) - airl.actor.log_prob(batch["obs"], batch["action"])
+        torch.testing.assert_close(airl.logits(batch), expected)
+        g = airl.reward(batch)
+        airl.shaping.net[-1].bias.add_(5.0)  # another potential: f moves, the read-out g does not
+        assert torch.equal(airl.reward(batch), g) and not torch.allclose(airl.shaped_reward(batch), expected + airl.actor.log_prob(batch["obs"], batch["action"]))
+    with pytest.raises(LitIRLError, match="reward g is state-only"):
+        from lit_irl.rewards import RewardConfig
+
+        AIRL(PENDULUM, DEMOS, reward=RewardConfig(inputs="sa"), sac=SMALL)
+
+
+def test_sqil_batches_are_half_expert_rewarded_one():
+    sqil = SQIL(PENDULUM, DEMOS, sac=SMALL, off_policy=OffPolicyConfig(warmup_steps=100, buffer_size=1000),
+                collection=CollectionConfig(env_steps_per_batch=50))
+    sqil.setup("fit")
+    for _ in range(3):
+        sqil.collect_batch()
+    batch = sqil.mixed_batch(64)
+    reward = sqil.sqil_reward(batch)
+    assert batch.shape == (64,) and reward[:32].eq(1).all() and reward[32:].eq(0).all()
+    expert_rows = {tuple(row.tolist()) for row in sqil.expert["obs"]}
+    assert all(tuple(row.tolist()) in expert_rows for row in batch["obs"][:32]), "the first half are expert transitions"
+    sqil.teardown("fit")
+
+
+def tiny_args(config: str, save_dir: Path, total: int = 600) -> list[str]:
+    return [*tiny_cli_args(config, save_dir, total, warmup=100, log_every=200), "--model.init_args.env.max_episode_steps", "100"]
+
+
+def _last(save_dir: Path) -> dict:
+    (ckpt,) = save_dir.glob("*/version_*/checkpoints/last.ckpt")
+    return torch.load(ckpt, weights_only=False)
+
+
+@pytest.mark.parametrize("algo", ["gail", "airl"])
+def test_adversarial_cli_and_exact_resume(tmp_path: Path, algo: str):
+    config = str(ROOT / f"configs/{algo}/inverted_pendulum.yaml")
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    small = ["--model.init_args.discriminator_batch", "32", "--model.init_args.recent_agent_transitions", "300"]
+    run_cli("fit", *tiny_args(config, straight), *small)
+    run_cli("fit", *tiny_args(config, resumed, total=300), *small)
+    run_cli("fit", *tiny_args(config, resumed), *small, "--ckpt_path", "last")
+    a, b = _last(straight), _last(resumed)
+    different = [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])]
+    assert not different, f"differ after resume: {different}"
+    for sa, sb in zip(a["optimizer_states"][-1]["state"].values(), b["optimizer_states"][-1]["state"].values()):
+        assert all(torch.equal(sa[k], sb[k]) for k in sa), "the discriminator's optimizer resumes exactly"
+    (checkpoint,) = straight.glob("*/version_*/checkpoints/last.ckpt")
+    if algo == "airl":
+        g = load_reward(str(checkpoint), 4, 1)
+        assert torch.equal(g.net[0].weight, a["state_dict"]["reward.net.0.weight"]), "reward_from reads g(s)"
+        assert not any(k.startswith("shaping.") for k in g.state_dict())
+    else:
+        with pytest.raises(LitIRLError, match=r"written by GAIL\) holds no learned reward that transfers"):
+            load_reward(str(checkpoint), 4, 1)
+
+
+def test_sqil_cli(tmp_path: Path):
+    run_cli("fit", *tiny_args(str(ROOT / "configs/sqil/inverted_pendulum.yaml"), tmp_path))
+    state = _last(tmp_path)["state_dict"]
+    assert int(state["env_steps"]) == 600 and int(state["policy.updates"]) > 0
+    (checkpoint,) = tmp_path.glob("*/version_*/checkpoints/last.ckpt")
+    with pytest.raises(LitIRLError, match=r"written by SQIL\) holds no learned reward"):
+        load_reward(str(checkpoint), 4, 1)
+
+
+def test_bad_inputs():
+    with pytest.raises(LitIRLError, match="reward_form must be one of"):
+        GAIL(PENDULUM, DEMOS, reward_form="d", sac=SMALL)
+    with pytest.raises(LitIRLError, match="gradient_penalty must be >= 0"):
+        GAIL(PENDULUM, DEMOS, gradient_penalty=-1.0, sac=SMALL)
+    with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5"):
+        SQIL(EnvConfig("Hopper-v5"), DEMOS, sac=SMALL)
