@@ -119,7 +119,8 @@ def test_adversarial_cli_and_exact_resume(tmp_path: Path, algo: str):
 
 
 def test_sqil_cli(tmp_path: Path):
-    run_cli("fit", *tiny_args(str(ROOT / "configs/sqil/inverted_pendulum.yaml"), tmp_path))
+    # absorbing states: the plain demonstrations are converted to the env's form (indicator, padding)
+    run_cli("fit", *tiny_args(str(ROOT / "configs/sqil/inverted_pendulum.yaml"), tmp_path), "--model.init_args.env.termination", "absorbing")
     state = _last(tmp_path)["state_dict"]
     assert int(state["env_steps"]) == 600 and int(state["policy.updates"]) > 0
     (checkpoint,) = tmp_path.glob("*/version_*/checkpoints/last.ckpt")

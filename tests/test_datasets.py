@@ -399,3 +399,28 @@ def test_preference_classes_across_tiers_and_quality_table():
         build_pairs(_episodes(returns), segment_length=4, pairs=5, pair_tiers=["low"], pairing="across")
     with pytest.raises(LitIRLError, match="2 or 3 increasing returns"):
         build_pairs(_episodes(returns), segment_length=4, pairs=5, tier_returns=[12.0, 5.0])
+
+
+def test_plain_demonstrations_in_the_absorbing_and_fixed_horizon_conventions(tmp_path: Path):
+    from lit_irl.data.termination import to_termination
+
+    data = toy(n_episodes=2, length=4)
+    data.terminals[3], data.timeouts[3] = True, False  # episode 0 falls at step 4; episode 1 runs to its time limit
+    absorbing = to_termination(data, "absorbing", horizon=6)
+    assert absorbing.obs_dim == data.obs_dim + 1 and not absorbing.terminals.any()
+    bounds = absorbing.episode_bounds()
+    assert [stop - start for start, stop in bounds] == [6, 4], "a fall is padded to the horizon; a time-limit end is not"
+    np.testing.assert_array_equal(absorbing.observations[:4, -1], 0.0)
+    absorbing_state = np.r_[np.zeros(data.obs_dim), 1.0]
+    np.testing.assert_array_equal(absorbing.next_observations[3], absorbing_state)  # the fall leads into it
+    np.testing.assert_array_equal(absorbing.observations[4:6], [absorbing_state] * 2)
+    assert absorbing.rewards[4:6].sum() == 0 and absorbing.timeouts[5] and not absorbing.timeouts[4]
+    frozen = to_termination(data, "fixed_horizon", horizon=6)
+    np.testing.assert_array_equal(frozen.observations[4:6], [data.next_observations[3]] * 2)
+    with pytest.raises(LitIRLError, match="longer than the horizon 3"):
+        to_termination(data, "absorbing", horizon=3)
+    # the learner's data module reads a plain file into an absorbing env's form
+    env = EnvConfig("Hopper-v5", termination="absorbing")
+    module = ExpertDemonstrations(str(ROOT / "zoo/Hopper-v5/expert_demos.hdf5"), env=env, num_trajectories=2)
+    module.setup("fit")
+    assert module.transitions["obs"].shape[-1] == 12 and module.transitions["obs"][:, -1].eq(0).all()

@@ -112,6 +112,11 @@ class ExpertDemonstrations(_FileDataModule):
             dims are checked, the env id is not.
         batch_size: transitions per minibatch of ``train_dataloader``.
         seed: minibatch sampling stream.
+
+    In an ``absorbing`` env a file of plain episodes is converted to the env's convention (the
+    indicator dimension, absorbing padding to the horizon: :func:`lit_irl.data.termination.to_termination`),
+    so that ``transitions`` and ``trajectories()`` look like what the learner's own env emits. Under
+    ``fixed_horizon`` the rows stay the file's and :func:`padded_trajectories` freezes the last state.
     """
 
     def __init__(
@@ -135,8 +140,15 @@ class ExpertDemonstrations(_FileDataModule):
         if self.data is not None:
             return
         env_id, obs_dim, act_dim = self._dims()
-        data = load_dataset(self.path, None if self.other_env else env_id, obs_dim, act_dim)
-        self.data = data.first_episodes(self.num_trajectories) if self.num_trajectories else data.select(slice(0, data.episode_bounds()[-1][1]))
+        termination = self.env.termination if self.env is not None else "plain"
+        raw_obs_dim = obs_dim - 1 if termination == "absorbing" and obs_dim is not None else obs_dim  # the file has no indicator
+        data = load_dataset(self.path, None if self.other_env else env_id, raw_obs_dim, act_dim)
+        data = data.first_episodes(self.num_trajectories) if self.num_trajectories else data.select(slice(0, data.episode_bounds()[-1][1]))
+        if termination == "absorbing":
+            from lit_irl.data.termination import to_termination
+
+            data = to_termination(data, termination, probe_env(self.env).horizon)
+        self.data = data
         self.transitions = transitions_tensordict(self.data, self.state_only)
 
     def trajectories(self) -> list[TensorDict]:
