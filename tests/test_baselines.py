@@ -135,3 +135,33 @@ def test_bad_inputs():
         GAIL(PENDULUM, DEMOS, gradient_penalty=-1.0, sac=SMALL)
     with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5"):
         SQIL(EnvConfig("Hopper-v5"), DEMOS, sac=SMALL)
+
+
+def test_iq_learn_critic_loss_hand_computed():
+    """Card 3: one expert transition, Q = 1, V(s') = 0.5, V(s) = 0.8, gamma = 0.9, not done, alpha_chi = 0.5:
+    r_Q = 0.55 and the value_expert + chi^2 loss is -0.55 + (0.8 - 0.45) + 0.5 * 0.55^2 = -0.04875."""
+    from lit_irl.algos.iq_learn import iq_critic_loss
+
+    one = lambda x: torch.tensor([x])  # noqa: E731
+    gamma, target = 0.9, 0.9 * 0.5
+    empty = torch.zeros(0)
+    loss, stats = iq_critic_loss(one(1.0), empty, one(0.8), empty, one(target), empty, gamma, "value_expert", chi2_weight=0.5)
+    assert stats["iq/expert_reward"].item() == pytest.approx(0.55)
+    assert loss.item() == pytest.approx(-0.04875)
+    # done: V(s') drops out of the target (the learner masks it: y = gamma (1 - done) V')
+    loss_done, stats_done = iq_critic_loss(one(1.0), empty, one(0.8), empty, one(0.0), empty, gamma, "value_expert", chi2_weight=0.5)
+    assert stats_done["iq/expert_reward"].item() == pytest.approx(1.0) and loss_done.item() == pytest.approx(-1.0 + 0.8 + 0.5)
+    v0, _ = iq_critic_loss(one(1.0), empty, one(0.8), empty, one(target), empty, gamma, "v0", chi2_weight=0.5)
+    assert v0.item() == pytest.approx(-0.55 + 0.1 * 0.8 + 0.5 * 0.55**2)
+
+
+def test_iq_learn_cli_and_fixed_temperature(tmp_path: Path):
+    from lit_irl.algos import IQLearn
+
+    run_cli("fit", *tiny_args(str(ROOT / "configs/iq_learn/inverted_pendulum.yaml"), tmp_path))
+    state = _last(tmp_path)["state_dict"]
+    assert int(state["policy.updates"]) > 0 and state["policy.log_alpha"].exp().item() == pytest.approx(0.01)
+    with pytest.raises(LitIRLError, match="fixed temperature"):
+        IQLearn(PENDULUM, DEMOS, sac=SACConfig(learn_alpha=True))
+    with pytest.raises(LitIRLError, match="loss must be value, v0 or value_expert"):
+        IQLearn(PENDULUM, DEMOS, loss="v1", sac=SMALL)
