@@ -18,6 +18,7 @@ from lit_irl.rewards.adversarial import airl_shaped, discriminator_loss, gradien
 from lit_irl.rewards.models import load_reward
 from tests.conftest import ROOT, run_cli
 from tests.conftest import tiny_args as tiny_cli_args
+from tests.test_ml_irl import short_demos  # noqa: F401  (fixture: 100-step expert episodes)
 
 PENDULUM = EnvConfig("InvertedPendulum-v5", termination="fixed_horizon")
 DEMOS = str(ROOT / "zoo/InvertedPendulum-v5/expert_demos.hdf5")
@@ -165,3 +166,33 @@ def test_iq_learn_cli_and_fixed_temperature(tmp_path: Path):
         IQLearn(PENDULUM, DEMOS, sac=SACConfig(learn_alpha=True))
     with pytest.raises(LitIRLError, match="loss must be value, v0 or value_expert"):
         IQLearn(PENDULUM, DEMOS, loss="v1", sac=SMALL)
+
+
+@pytest.mark.parametrize("divergence, gradient", [("fkl", 0.25), ("rkl", 0.1733), ("js", 0.1014)])
+def test_f_irl_gradient_hand_computed(divergence: str, gradient: float):
+    """Card 3: N = 2 trajectories, T = 1, density-ratio logits [0, ln 2]: dL/dr = [g, -g]; a descent step
+    raises r on the more expert-like state; a constant reward has loss 0."""
+    from lit_irl.algos.f_irl import f_irl_loss, h_f
+
+    rewards = torch.tensor([0.3, -0.7], requires_grad=True)
+    h = h_f(torch.tensor([0.0, math.log(2.0)]), divergence)
+    loss, _ = f_irl_loss(h, rewards, horizon=1)
+    loss.backward()
+    torch.testing.assert_close(rewards.grad, torch.tensor([gradient, -gradient]), atol=1e-4, rtol=0)
+    assert f_irl_loss(h, torch.full((2,), 5.0), horizon=1)[0].item() == pytest.approx(0.0)
+
+
+def test_f_irl_cli_and_bad_inputs(tmp_path: Path, short_demos: str):
+    from lit_irl.algos import FIRL
+
+    run_cli("fit", *tiny_args(str(ROOT / "configs/f_irl/inverted_pendulum.yaml"), tmp_path), "--model.init_args.env_steps_per_iteration", "200",
+            "--model.init_args.demonstrations", short_demos,
+            "--model.init_args.agent_trajectories", "2", "--model.init_args.classifier_steps", "5", "--model.init_args.classifier_batch", "32")
+    state = _last(tmp_path)["state_dict"]
+    assert int(state["reward_steps"]) == 3 and any(k.startswith("density_ratio.") for k in state)
+    (checkpoint,) = tmp_path.glob("*/version_*/checkpoints/last.ckpt")
+    assert load_reward(str(checkpoint), 4, 1).config.inputs == "s", "f-IRL's r(s) transfers"
+    with pytest.raises(LitIRLError, match="set env.termination fixed_horizon"):
+        FIRL(EnvConfig("InvertedPendulum-v5"), DEMOS, sac=SMALL)
+    with pytest.raises(LitIRLError, match="divergence must be fkl, rkl or js"):
+        FIRL(PENDULUM, DEMOS, divergence="kl", sac=SMALL)

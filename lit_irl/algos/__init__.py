@@ -1,13 +1,14 @@
 """One LightningModule per algorithm; pick one with ``--model lit_irl.algos.<Name>``.
 
 Every learner stands on :class:`Learner` (progress, evaluation, checkpoints, the NaN guard), through
-one of its kinds: :class:`OffPolicyLearner` (SAC, ML-IRL, AIHF, GAIL, AIRL, SQIL, IQ-Learn), :class:`OnlineLearner` (PPO) or
+one of its kinds: :class:`OffPolicyLearner` (SAC, ML-IRL, AIHF, f-IRL, GAIL, AIRL, SQIL, IQ-Learn), :class:`OnlineLearner` (PPO) or
 :class:`OfflineLearner` (BC, the BT reward model, the world model, MOPO, Offline ML-IRL).
 """
 
 from lit_irl.algos.aihf import AIHF
 from lit_irl.algos.airl import AIRL
 from lit_irl.algos.bc import BC
+from lit_irl.algos.f_irl import FIRL
 from lit_irl.algos.gail import GAIL
 from lit_irl.algos.iq_learn import IQLearn
 from lit_irl.algos.learner import Learner, TrainingConfig
@@ -27,6 +28,7 @@ __all__ = [
     "AIHF",
     "AIRL",
     "BC",
+    "FIRL",
     "GAIL",
     "IQLearn",
     "MLIRL",

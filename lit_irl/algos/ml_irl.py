@@ -235,8 +235,12 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         """The reward step's loss: ``R_theta(agent) - R_theta(expert)`` (AIHF adds its preference term here)."""
         return ml_irl_loss(self.reward(agent), self.reward(self.expert), self.reward_gamma, agent_mask, self.expert_mask)
 
+    def split_optimizers(self, optimizers: list) -> tuple[list, torch.optim.Optimizer]:
+        """The policy step's optimizers and the reward's (the last); f-IRL keeps its classifier's between."""
+        return optimizers[:-1], optimizers[-1]
+
     def training_step(self, batch: int, batch_idx: int) -> None:
-        *policy_optimizers, reward_optimizer = self.optimizers()
+        policy_optimizers, reward_optimizer = self.split_optimizers(self.optimizers())
         started, relabel_before = time.perf_counter(), self.relabel_seconds
 
         # 1. Policy update: SAC steps under the current learned reward.
