@@ -196,3 +196,27 @@ def test_f_irl_cli_and_bad_inputs(tmp_path: Path, short_demos: str):
         FIRL(EnvConfig("InvertedPendulum-v5"), DEMOS, sac=SMALL)
     with pytest.raises(LitIRLError, match="divergence must be fkl, rkl or js"):
         FIRL(PENDULUM, DEMOS, divergence="kl", sac=SMALL)
+
+
+def test_value_dice_objective_and_the_saddle_gradients(tmp_path: Path):
+    from lit_irl.algos import ValueDICE
+    from lit_irl.algos.value_dice import value_dice_objective
+
+    c = torch.full((7,), 2.5)
+    assert value_dice_objective(c, c, c[:3], 0.99).item() == pytest.approx(0.0, abs=1e-6), "J = 0 for a constant nu"
+    absorbing = EnvConfig("InvertedPendulum-v5", termination="absorbing")
+    learner = ValueDICE(absorbing, DEMOS, nu_hidden=[16], actor_hidden=[16])
+    expert, initial = learner.expert[:32], learner.expert["obs"][32:64]
+    torch.manual_seed(0)
+    plain = learner.objective(expert, initial)
+    plain_grads = torch.autograd.grad(plain, [*learner.nu.parameters(), *learner.actor.parameters()])
+    torch.manual_seed(0)
+    reversed_ = learner.objective(expert, initial, reverse_actor=True)
+    reversed_grads = torch.autograd.grad(reversed_, [*learner.nu.parameters(), *learner.actor.parameters()])
+    n_nu = len(list(learner.nu.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(plain_grads[:n_nu], reversed_grads[:n_nu])), "nu descends J"
+    assert all(torch.allclose(a, -b) for a, b in zip(plain_grads[n_nu:], reversed_grads[n_nu:])), "the actor ascends J"
+    run_cli("fit", "--config", str(ROOT / "configs/value_dice/inverted_pendulum.yaml"), "--model.init_args.training.total_steps", "100",
+            "--model.init_args.training.eval_episodes", "1", "--checkpoint.every_n_steps", "100", "--evaluation.every_n_steps", "100",
+            "--trainer.enable_progress_bar", "false", "--trainer.logger.init_args.save_dir", str(tmp_path))  # fmt: skip
+    assert int(_last(tmp_path)["state_dict"]["gradient_steps"]) == 100

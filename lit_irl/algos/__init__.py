@@ -2,7 +2,7 @@
 
 Every learner stands on :class:`Learner` (progress, evaluation, checkpoints, the NaN guard), through
 one of its kinds: :class:`OffPolicyLearner` (SAC, ML-IRL, AIHF, f-IRL, GAIL, AIRL, SQIL, IQ-Learn), :class:`OnlineLearner` (PPO) or
-:class:`OfflineLearner` (BC, the BT reward model, the world model, MOPO, Offline ML-IRL).
+:class:`OfflineLearner` (BC, ValueDICE, the BT reward model, the world model, MOPO, Offline ML-IRL).
 """
 
 from lit_irl.algos.aihf import AIHF
@@ -22,6 +22,7 @@ from lit_irl.algos.ppo import PPO
 from lit_irl.algos.preference_reward import PreferenceReward
 from lit_irl.algos.sac import SAC
 from lit_irl.algos.sqil import SQIL
+from lit_irl.algos.value_dice import ValueDICE
 from lit_irl.algos.world_model import WorldModel, WorldModelConfig, load_world_model
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "OfflineMLIRL",
     "OnlineLearner",
     "TrainingConfig",
+    "ValueDICE",
     "WorldModel",
     "WorldModelConfig",
     "load_world_model",
