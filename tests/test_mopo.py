@@ -217,3 +217,35 @@ def test_relabel_writes_the_learned_reward_and_keeps_the_files_own(pendulum_setu
             data_cli(["relabel", "--dataset", dataset, *argv, "--out", str(tmp_path / "bad.hdf5")])
         assert re.search(message, capsys.readouterr().err)
     assert not (tmp_path / "bad.hdf5").exists()
+
+
+def test_clare_weights_loss_and_cli(pendulum_setup, tmp_path: Path):
+    """Card 3: a constant reward c with mean weight m gives L_r = lambda z c^2 (c = 2, m = 0.3: 5.2); the weights of a
+    4-sample toy set; a CLI smoke run; its r(s, a) is what reward_from reads."""
+    from lit_irl.algos import CLARE
+    from lit_irl.algos.clare import clare_reward_loss, clare_weights
+    from lit_irl.rewards.models import load_reward
+
+    c = torch.full((10,), 2.0)
+    weights = torch.full((10,), 0.3)
+    loss, _ = clare_reward_loss(c, c, weights, c, mean_weight=0.3, regularizer_weight=1.0)
+    assert loss.item() == pytest.approx(5.2)
+    toy = clare_weights(torch.tensor([0.1, 0.6, 0.2, 0.9]), torch.tensor([False, False, True, True]), 0.5)
+    torch.testing.assert_close(toy, torch.tensor([1.0, 0.0, 0.0, -2.0]))
+    dataset, _, world_model = pendulum_setup
+    learner = CLARE(PENDULUM, dataset, world_model, DEMOS, 2, mopo=MOPOConfig(rollout_length=3, penalty_coef=0.0, real_ratio=0.0, rollout_batch=100),
+                    sac=SMALL_SAC, reward_batch=64)  # fmt: skip
+    learner.rollout()
+    batch, reward = learner.sac_batch()
+    assert batch.shape == (64,) and torch.equal(reward, learner.reward(batch).detach()), "model rows only, rewarded r(s, a)"
+    assert torch.equal(learner.rollout_start_pool(), learner.expert["obs"]), "rollouts start from expert states"
+    run_cli("fit", "--config", str(ROOT / "configs/clare/inverted_pendulum.yaml"), "--model.init_args.dataset", dataset,
+            "--model.init_args.world_model", world_model, "--model.init_args.training.total_steps", "100",
+            "--model.init_args.reward_every", "50", "--model.init_args.reward_batch", "64", "--model.init_args.mopo.rollout_batch", "100",
+            "--model.init_args.mopo.rollout_every", "50", "--model.init_args.sac.batch_size", "64", "--model.init_args.training.eval_episodes", "1",
+            "--checkpoint.every_n_steps", "100", "--evaluation.every_n_steps", "100", "--trainer.enable_progress_bar", "false",
+            "--trainer.logger.init_args.save_dir", str(tmp_path))  # fmt: skip
+    (checkpoint,) = tmp_path.glob("*/version_*/checkpoints/last.ckpt")
+    state = torch.load(checkpoint, weights_only=False)["state_dict"]
+    assert int(state["reward_updates"]) == 2
+    assert load_reward(str(checkpoint), 4, 1).config.inputs == "sa", "CLARE's r(s, a) is a reward_from reward"

@@ -2,12 +2,13 @@
 
 Every learner stands on :class:`Learner` (progress, evaluation, checkpoints, the NaN guard), through
 one of its kinds: :class:`OffPolicyLearner` (SAC, ML-IRL, AIHF, f-IRL, GAIL, AIRL, SQIL, IQ-Learn), :class:`OnlineLearner` (PPO) or
-:class:`OfflineLearner` (BC, ValueDICE, the BT reward model, the world model, MOPO, Offline ML-IRL).
+:class:`OfflineLearner` (BC, ValueDICE, the BT reward model, the world model, MOPO, Offline ML-IRL, CLARE).
 """
 
 from lit_irl.algos.aihf import AIHF
 from lit_irl.algos.airl import AIRL
 from lit_irl.algos.bc import BC
+from lit_irl.algos.clare import CLARE
 from lit_irl.algos.f_irl import FIRL
 from lit_irl.algos.gail import GAIL
 from lit_irl.algos.iq_learn import IQLearn
@@ -29,6 +30,7 @@ __all__ = [
     "AIHF",
     "AIRL",
     "BC",
+    "CLARE",
     "FIRL",
     "GAIL",
     "IQLearn",

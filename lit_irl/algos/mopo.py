@@ -131,7 +131,8 @@ class MOPO(OfflineLearner):
         """Model rollouts of the current policy from dataset states into the model buffer."""
         config = self.mopo_config
         generator = torch.Generator().manual_seed(derive_seed(self.seed, self.global_rank, int(self.rollouts), 11))
-        starts = self.real["obs"][torch.randint(0, self.real["obs"].shape[0], (config.rollout_batch,), generator=generator)]
+        pool = self.rollout_start_pool()
+        starts = pool[torch.randint(0, pool.shape[0], (config.rollout_batch,), generator=generator)]
         data, mask = model_rollout(self.world_model, self.actor, starts.to(self.device), config.rollout_length, self.terminated,
                                    config.penalty, generator)
         rows = data[mask]
@@ -140,6 +141,14 @@ class MOPO(OfflineLearner):
         self.model_buffer.extend(rows.cpu())
         self.rollouts += 1
         return {"mopo/penalty_mean": rows["penalty"].mean(), "mopo/rollout_steps_mean": mask.sum(-1).float().mean()}
+
+    def rollout_start_pool(self) -> torch.Tensor:
+        """The states model rollouts start from: the dataset's (CLARE: the expert's)."""
+        return self.real["obs"]
+
+    def actor_regularizer(self) -> torch.Tensor | None:
+        """A term added to the SAC actor loss (none; CLARE: behaviour cloning on expert data)."""
+        return None
 
     def model_reward(self, rows: TensorDict) -> torch.Tensor:
         """The world model's reward head at ``(s, a)``: the mean of a random elite (as its next state)."""
@@ -158,7 +167,10 @@ class MOPO(OfflineLearner):
     def sac_batch(self) -> tuple[TensorDict, torch.Tensor]:
         """``real_ratio`` dataset rows and model rows, and their rewards (model rows: ``r - lambda u``)."""
         config, size = self.mopo_config, self.policy.config.batch_size
-        real_rows = max(1, round(config.real_ratio * size)) if len(self.model_buffer) else size
+        real_rows = round(config.real_ratio * size) if len(self.model_buffer) else size
+        if real_rows == 0:  # model rows only (CLARE)
+            model = self.model_buffer.sample(size).to(self.device)
+            return model.select("obs", "action", "next_obs", "terminated"), self.reward_of(model, real=False) - config.penalty_coef * model["penalty"]
         real = TensorDict(self.sample(self.real, real_rows), batch_size=[real_rows])
         reward = self.reward_of(real, real=True)
         if real_rows == size:
@@ -177,7 +189,8 @@ class MOPO(OfflineLearner):
                 stats.update(self.rollout())
         with self.timed("sac_updates"):
             sac_batch, reward = self.sac_batch()
-            stats.update(self.policy.update(sac_batch, reward, optimizers, self.optimizer_step))
+            regularizer = self.actor_regularizer if type(self).actor_regularizer is not MOPO.actor_regularizer else None
+            stats.update(self.policy.update(sac_batch, reward, optimizers, self.optimizer_step, regularizer))
 
     def training_step(self, batch: int, batch_idx: int) -> None:
         optimizers, steps = self.optimizers(), self.gradient_steps_this_batch()

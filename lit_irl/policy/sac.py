@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -176,8 +176,12 @@ class SACPolicy(nn.Module):
         return self.config.kl_coef * (log_prob - self.reference.log_prob(obs, action))
 
     # ---- the update: which losses, in which order ----
-    def update(self, batch: TensorDictBase, reward: torch.Tensor, optimizers: list, step: OptimizerStep = plain_step) -> dict[str, torch.Tensor]:
-        """One SAC update on ``batch`` with the given per-transition ``reward`` (shape ``(B,)``).
+    def update(
+        self, batch: TensorDictBase, reward: torch.Tensor, optimizers: list, step: OptimizerStep = plain_step,
+        actor_regularizer: Callable[[], torch.Tensor] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """One SAC update on ``batch`` with the given per-transition ``reward`` (shape ``(B,)``);
+        ``actor_regularizer()``, when given, is added to the actor loss (e.g. CLARE's BC term).
 
         ``optimizers`` come from :meth:`make_optimizers` (possibly Lightning-wrapped); ``step`` is
         the learner's :meth:`~lit_irl.algos.learner.Learner.optimizer_step` inside Lightning
@@ -189,6 +193,10 @@ class SACPolicy(nn.Module):
 
         if int(self.updates) % self.config.actor_update_every == 0:
             actor_loss, alpha_loss, actor_stats = self.actor_loss(batch["obs"])
+            if actor_regularizer is not None:
+                regularizer = actor_regularizer()
+                actor_loss = actor_loss + regularizer
+                actor_stats["loss/actor_regularizer"] = regularizer.detach()
             stats.update(actor_stats)
             # The two losses touch disjoint parameters: one backward pass serves both.
             step(actor_loss + alpha_loss if alpha_opt else actor_loss, actor_opt, *alpha_opt, name="loss/actor")
