@@ -220,3 +220,33 @@ def test_value_dice_objective_and_the_saddle_gradients(tmp_path: Path):
             "--model.init_args.training.eval_episodes", "1", "--checkpoint.every_n_steps", "100", "--evaluation.every_n_steps", "100",
             "--trainer.enable_progress_bar", "false", "--trainer.logger.init_args.save_dir", str(tmp_path))  # fmt: skip
     assert int(_last(tmp_path)["state_dict"]["gradient_steps"]) == 100
+
+
+@pytest.mark.parametrize("algo", ["sqil", "iq_learn", "f_irl"])
+def test_online_baselines_resume_bit_identical(tmp_path: Path, algo: str, short_demos: str):
+    config = str(ROOT / f"configs/{algo}/inverted_pendulum.yaml")
+    extra = ["--model.init_args.demonstrations", short_demos]
+    if algo == "f_irl":
+        extra += ["--model.init_args.env_steps_per_iteration", "200", "--model.init_args.agent_trajectories", "2",
+                  "--model.init_args.classifier_steps", "5", "--model.init_args.classifier_batch", "32"]  # fmt: skip
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    run_cli("fit", *tiny_args(config, straight), *extra)
+    run_cli("fit", *tiny_args(config, resumed, total=400), *extra)
+    run_cli("fit", *tiny_args(config, resumed), *extra, "--ckpt_path", "last")
+    a, b = _last(straight), _last(resumed)
+    different = [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])]
+    assert not different, f"differ after resume: {different}"
+
+
+def test_value_dice_resume_bit_identical(tmp_path: Path):
+    def args(save_dir: Path, total: int) -> list[str]:
+        return ["--config", str(ROOT / "configs/value_dice/inverted_pendulum.yaml"), "--model.init_args.training.total_steps", str(total),
+                "--model.init_args.nu_hidden", "[32]", "--model.init_args.actor_hidden", "[32]", "--model.init_args.training.eval_episodes", "1",
+                "--checkpoint.every_n_steps", "100", "--evaluation.every_n_steps", "100", "--trainer.enable_progress_bar", "false",
+                "--trainer.logger.init_args.save_dir", str(save_dir)]  # fmt: skip
+
+    run_cli("fit", *args(tmp_path / "straight", 200))
+    run_cli("fit", *args(tmp_path / "resumed", 100))
+    run_cli("fit", *args(tmp_path / "resumed", 200), "--ckpt_path", "last")
+    a, b = _last(tmp_path / "straight")["state_dict"], _last(tmp_path / "resumed")["state_dict"]
+    assert not [k for k in a if not torch.equal(a[k], b[k])]

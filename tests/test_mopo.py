@@ -239,13 +239,20 @@ def test_clare_weights_loss_and_cli(pendulum_setup, tmp_path: Path):
     batch, reward = learner.sac_batch()
     assert batch.shape == (64,) and torch.equal(reward, learner.reward(batch).detach()), "model rows only, rewarded r(s, a)"
     assert torch.equal(learner.rollout_start_pool(), learner.expert["obs"]), "rollouts start from expert states"
-    run_cli("fit", "--config", str(ROOT / "configs/clare/inverted_pendulum.yaml"), "--model.init_args.dataset", dataset,
-            "--model.init_args.world_model", world_model, "--model.init_args.training.total_steps", "100",
-            "--model.init_args.reward_every", "50", "--model.init_args.reward_batch", "64", "--model.init_args.mopo.rollout_batch", "100",
-            "--model.init_args.mopo.rollout_every", "50", "--model.init_args.sac.batch_size", "64", "--model.init_args.training.eval_episodes", "1",
-            "--checkpoint.every_n_steps", "100", "--evaluation.every_n_steps", "100", "--trainer.enable_progress_bar", "false",
-            "--trainer.logger.init_args.save_dir", str(tmp_path))  # fmt: skip
-    (checkpoint,) = tmp_path.glob("*/version_*/checkpoints/last.ckpt")
-    state = torch.load(checkpoint, weights_only=False)["state_dict"]
-    assert int(state["reward_updates"]) == 2
+    def clare_args(save_dir: Path, total: int) -> list[str]:
+        return ["--config", str(ROOT / "configs/clare/inverted_pendulum.yaml"), "--model.init_args.dataset", dataset,
+                "--model.init_args.world_model", world_model, "--model.init_args.training.total_steps", str(total),
+                "--model.init_args.reward_every", "50", "--model.init_args.reward_batch", "64", "--model.init_args.mopo.rollout_batch", "100",
+                "--model.init_args.mopo.rollout_every", "50", "--model.init_args.sac.batch_size", "64", "--model.init_args.training.eval_episodes", "1",
+                "--checkpoint.every_n_steps", "100", "--evaluation.every_n_steps", "100", "--trainer.enable_progress_bar", "false",
+                "--trainer.logger.init_args.save_dir", str(save_dir)]  # fmt: skip
+
+    run_cli("fit", *clare_args(tmp_path / "straight", 200))
+    run_cli("fit", *clare_args(tmp_path / "resumed", 100))
+    run_cli("fit", *clare_args(tmp_path / "resumed", 200), "--ckpt_path", "last")
+    (checkpoint,) = (tmp_path / "straight").glob("*/version_*/checkpoints/last.ckpt")
+    (resumed,) = (tmp_path / "resumed").glob("*/version_*/checkpoints/last.ckpt")
+    state, other = torch.load(checkpoint, weights_only=False)["state_dict"], torch.load(resumed, weights_only=False)["state_dict"]
+    assert int(state["reward_updates"]) == 4
+    assert not [k for k in state if not torch.equal(state[k], other[k])], "resume is bit-identical"
     assert load_reward(str(checkpoint), 4, 1).config.inputs == "sa", "CLARE's r(s, a) is a reward_from reward"
