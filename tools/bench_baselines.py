@@ -1,0 +1,106 @@
+"""The baselines beside ML-IRL in the thesis' Table 2.1 layout (Hopper-v5, 1 expert trajectory, 1M env steps),
+through the results layer.
+
+    python tools/bench_baselines.py --seeds 0                         # train (continues carried runs), then report
+    python tools/bench_baselines.py --methods gail airl --seeds 0 1 2
+    python tools/bench_baselines.py --report-only --seeds 0           # -> results/baselines_hopper.{md,json,png}
+    python tools/bench_baselines.py --carry --seeds 0
+
+Each method runs its own config, ``configs/<method>/hopper.yaml`` (the header of each says where its values come
+from); ML-IRL is the r(s) run of ``tools/bench_ml_irl.py`` (the same folder, not trained twice). BC learns offline
+(gradient steps, no env steps). The thesis' numbers (Gym -v2, its own experts, 6 seeds) are beside ours as ratios to
+each one's expert. Also printed: each online method's time split and its iteration time over the SAC work inside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun, train_runs
+from lit_irl.files import write_text_atomic
+from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
+
+sys.path.insert(0, str(ROOT / "tools"))
+from bench_ml_irl import TIME_PARTS, benchmark_run  # noqa: E402
+
+# Thesis Table 2.1, Hopper, 1 expert trajectory (returns on Hopper-v2; its expert 3592.63; card baselines.md 2.B). It has
+# no AIRL or SQIL row (its AIRL is only in the transfer table); ML-IRL is its state-only column.
+THESIS = {"bc": 20.49, "gail": 2815.59, "airl": None, "f_irl": 3074.55, "iq_learn": 2981.01, "sqil": None, "ml_irl": 3089.79}
+THESIS_EXPERT = 3592.63
+METHODS = {
+    "bc": "BC (offline, 1 trajectory)", "gail": "GAIL (SAC)", "airl": "AIRL (SAC)", "f_irl": "f-IRL (FKL)",
+    "iq_learn": "IQ-Learn (online)", "sqil": "SQIL", "ml_irl": "ML-IRL r(s)",
+}
+
+
+def method_run(method: str, seed: int) -> BenchmarkRun:
+    if method == "ml_irl":
+        return benchmark_run("hopper", "state_only", seed)
+    overrides = ["--model.init_args.training.seed", str(seed)]
+    if method == "bc":
+        overrides += ["--model.init_args.num_trajectories", "1"]
+    return BenchmarkRun(f"baselines_{method}/seed{seed}", [ROOT / "configs" / method / "hopper.yaml"], overrides)
+
+
+def report(methods: list[str], seeds: list[int]) -> None:
+    zoo = json.loads((ROOT / "zoo" / "zoo.json").read_text())
+    expert = zoo["Hopper-v5"]["expert_return_mean"]
+    summaries, rows, splits = {}, [], []
+    for method in methods:
+        runs = [method_run(method, seed) for seed in seeds]
+        summary = eval_summary(runs, expert, "gradient_steps" if method == "bc" else "env_steps")
+        summaries[method] = summary
+        thesis = THESIS.get(method)
+        rows.append([METHODS[method], *summary_cells(summary), f"{thesis:.1f}" if thesis is not None else "-",
+                     f"{thesis / THESIS_EXPERT:.2f}" if thesis is not None else "-"])
+        shares = {part: float(np.mean(values)) for part in TIME_PARTS if (values := [v for run in runs for _, v in run.scalars(f"time_split/{part}")])}
+        if shares and method != "bc":
+            sac = shares.get("sac_updates", 0.0) + shares.get("replay_sampling", 0.0)
+            extra = shares.get("reward_step", 0.0) + shares.get("relabel", 0.0) + shares.get("agent_rollouts", 0.0)
+            splits.append([METHODS[method], *(f"{100 * shares.get(p, 0.0):.1f}%" for p in TIME_PARTS),
+                           f"{(sac + extra) / sac:.2f}x" if sac else "-"])
+    header = ["method", *(cell.format(reference="expert") for cell in SUMMARY_HEADER), "thesis", "thesis ratio"]
+    lines = [
+        "# The baselines on Hopper-v5 (thesis Table 2.1 layout, 1 expert trajectory)", "",
+        "Command: `python " + " ".join(["tools/bench_baselines.py", *sys.argv[1:]]) + "`", "",
+        SUMMARY_LEGEND.format(reference="our Hopper-v5 expert (zoo)"), "",
+        *markdown_table(header, rows), "",
+        f"Thesis: Hopper-v2, its expert {THESIS_EXPERT}; its BC/GAIL/AIRL came from rl_swiss, IQ-Learn from its authors' code, f-IRL from "
+        "twni2016/f-IRL (card baselines.md). BC's budget is gradient steps.",
+    ]
+    if splits:
+        lines += ["", "Where each online run's wall time goes, and its iteration over the SAC work in it ((SAC + reward-side work) / SAC):", "",
+                  *markdown_table(["method", *TIME_PARTS, "iteration / SAC"], splits)]
+    RESULTS.mkdir(exist_ok=True)
+    write_text_atomic(RESULTS / "baselines_hopper.md", "\n".join(lines) + "\n")
+    write_text_atomic(RESULTS / "baselines_hopper.json", json.dumps(summaries, indent=1))
+    panels = [(METHODS[m], s["curves"], expert, "expert") for m, s in summaries.items() if s["curves"]]
+    if panels:
+        plot_curves(panels, RESULTS / "baselines_hopper.png")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--carry", action="store_true", help="do not train: pack the runs for the next session into results/carry/")
+    args = parser.parse_args()
+    if args.carry:
+        for run in (method_run(m, s) for m in args.methods for s in args.seeds):
+            if run.folder.exists():
+                run.carry()
+        return
+    if not args.report_only:
+        train_runs([method_run(m, s) for m in args.methods for s in args.seeds if m != "ml_irl"], None, args.parallel)
+    report(args.methods, args.seeds)
+
+
+if __name__ == "__main__":
+    main()
