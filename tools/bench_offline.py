@@ -1,5 +1,6 @@
 """Offline ML-IRL and BC on Hopper-v5 x {medium, medium-replay, medium-expert} (thesis Table 3.1), the
-1-trajectory row and offline reward transfer (thesis Fig. 3.5), through the results layer.
+1-trajectory row and offline reward transfer (thesis Fig. 3.5), with the offline baselines (ValueDICE,
+CLARE: ``--stages value_dice clare``), through the results layer.
 
     python tools/bench_offline.py --stages data                       # the datasets (once; see DATASETS)
     python tools/bench_offline.py --stages world_model                # one world model per dataset
@@ -59,6 +60,19 @@ def bc_run(seed: int) -> BenchmarkRun:
                         ["--model.init_args.num_trajectories", "5", "--model.init_args.training.seed", str(seed)])
 
 
+def value_dice_run(seed: int) -> BenchmarkRun:
+    return BenchmarkRun(f"offline_value_dice_5traj/seed{seed}", [ROOT / "configs/value_dice/hopper.yaml"],
+                        ["--model.init_args.num_expert_trajectories", "5", "--model.init_args.training.seed", str(seed)])
+
+
+def clare_run(dataset: str, seed: int) -> BenchmarkRun:
+    return BenchmarkRun(
+        f"offline_clare_{dataset}/seed{seed}", [ROOT / "configs/clare/hopper_medium.yaml"],
+        ["--model.init_args.dataset", str(dataset_path(dataset)), "--model.init_args.world_model", str(world_model_run(dataset).latest_checkpoint),
+         "--model.init_args.training.seed", str(seed)],
+    )  # fmt: skip
+
+
 def transfer_run(seed: int) -> BenchmarkRun:
     return BenchmarkRun(
         f"offline_reward_transfer/seed{seed}", [ROOT / "configs/mopo/hopper_medium_replay_reward_transfer.yaml"],
@@ -94,6 +108,10 @@ def runs_of(stage: str, seeds: list[int]) -> list[BenchmarkRun]:
         return [irl_run(d, s) for d in DATASETS for s in seeds] + [irl_run("medium", s, 1) for s in seeds]
     if stage == "bc":
         return [bc_run(s) for s in seeds]
+    if stage == "value_dice":
+        return [value_dice_run(s) for s in seeds]
+    if stage == "clare":
+        return [clare_run(d, s) for d in DATASETS for s in seeds]
     if stage == "reward_transfer":
         return [transfer_run(s) for s in seeds if irl_run("medium_expert", s).finished()]
     raise ValueError(stage)
@@ -111,6 +129,8 @@ def report(seeds: list[int]) -> None:
     rows_spec = [(f"Offline ML-IRL, {d.replace('_', '-')} (CPU profile)", [irl_run(d, s) for s in seeds], THESIS[d], d) for d in DATASETS]
     rows_spec += [("Offline ML-IRL, medium, 1 expert trajectory (CPU profile)", [irl_run("medium", s, 1) for s in seeds], None, "medium"),
                   ("BC, 5 expert trajectories (no dataset)", [bc_run(s) for s in seeds], None, None),
+                  ("ValueDICE, 5 expert trajectories (no dataset)", [value_dice_run(s) for s in seeds], None, None),
+                  *((f"CLARE, {d.replace('_', '-')}", [clare_run(d, s) for s in seeds], None, d) for d in DATASETS),
                   ("reward transfer: MOPO on medium-replay, reward learned on medium-expert", [transfer_run(s) for s in seeds], None, "medium_replay")]
     summaries, rows = {}, []
     for name, runs, thesis, dataset in rows_spec:
@@ -140,7 +160,7 @@ def report(seeds: list[int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stages", nargs="+", default=["world_model", "offline_ml_irl", "bc", "reward_transfer"],
-                        choices=["data", "world_model", "offline_ml_irl", "bc", "reward_transfer"])
+                        choices=["data", "world_model", "offline_ml_irl", "bc", "value_dice", "clare", "reward_transfer"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
