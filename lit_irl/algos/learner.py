@@ -107,11 +107,11 @@ class Learner(LightningModule):
     uses_env_reward: ClassVar[bool] = False
     actor: torch.nn.Module
 
-    def __init__(self, env: EnvConfig, training: TrainingConfig) -> None:
+    def __init__(self, env: EnvConfig | None, training: TrainingConfig) -> None:
         super().__init__()
         self.automatic_optimization = False
         self.env_config = env
-        self.env_spec = probe_env(env)
+        self.env_spec = probe_env(env) if env is not None else None  # None: no gym env (the sequence-level learners)
         self.training_config = training
         self.total_steps = training.total_steps
         self.seed = training.seed
@@ -360,13 +360,14 @@ class Learner(LightningModule):
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint_identity(self) -> dict[str, Any]:
+        env, spec = self.env_config, self.env_spec
         identity = {
             "format": CHECKPOINT_FORMAT,
             "algo": type(self).__name__,
-            "env_id": self.env_config.env_id,
-            "termination": self.env_config.termination,
-            "obs_dim": self.env_spec.obs_dim,
-            "act_dim": self.env_spec.act_dim,
+            "env_id": env.env_id if env is not None else None,
+            "termination": env.termination if env is not None else None,
+            "obs_dim": spec.obs_dim if spec is not None else None,
+            "act_dim": spec.act_dim if spec is not None else None,
             "progress_unit": self.progress_unit,
         }
         if getattr(self, "actor", None) is not None:  # a world model has none
@@ -462,3 +463,45 @@ class Learner(LightningModule):
         # Lightning runs at least one batch after a resume; a finished run must not grow by one.
         self.stop_when_done()
 
+
+
+class ReportEvaluation:
+    """For learners without episodes to evaluate (a world model, a reward model, the sequence-level
+    learners): evaluation is :meth:`report`'s metrics, logged as ``eval/<name>`` during ``fit``,
+    ``val/<name>`` by ``validate`` and ``test/<name>`` (and printed) by ``test``."""
+
+    report_title = "report"
+
+    def report(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def evaluate(self) -> dict[str, float]:
+        result = {f"eval/{key}": value for key, value in self.report().items()}
+        self.log_scalars(result)
+        return result
+
+    def val_dataloader(self) -> DataLoader:
+        fitting = self._trainer is not None and self.trainer.state.fn == "fit"
+        return DataLoader([] if fitting else [0], batch_size=None)  # validate / test: one report
+
+    def test_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
+
+    def on_validation_epoch_start(self) -> None:
+        pass
+
+    on_test_epoch_start = on_validation_epoch_start
+    on_validation_epoch_end = on_validation_epoch_start
+    on_test_epoch_end = on_validation_epoch_start
+
+    def validation_step(self, batch: int, batch_idx: int) -> None:
+        self.log_dict({f"val/{k}": v for k, v in self.report().items()}, sync_dist=False, batch_size=1)
+
+    def test_step(self, batch: int, batch_idx: int) -> None:
+        report = self.report()
+        self.log_dict({f"test/{k}": v for k, v in report.items()}, sync_dist=False, batch_size=1)
+        if self.global_rank == 0:
+            print(f"{self.report_heading()}: " + "  ".join(f"{k} {v:.5g}" for k, v in report.items()))
+
+    def report_heading(self) -> str:
+        return f"{type(self).__name__} {self.report_title}"

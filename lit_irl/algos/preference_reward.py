@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
 
-from lit_irl.algos.learner import TrainingConfig
+from lit_irl.algos.learner import ReportEvaluation, TrainingConfig
 from lit_irl.algos.offline import OfflineLearner
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_positive
@@ -16,7 +15,7 @@ from lit_irl.rewards import RewardConfig, RewardModel, bradley_terry_loss
 from lit_irl.rewards.preference_set import PreferenceSet
 
 
-class PreferenceReward(OfflineLearner):
+class PreferenceReward(ReportEvaluation, OfflineLearner):
     """Reward learning on segment pairs: per gradient step, ``batch_size`` pairs and one Adam step on
     ``-mean log sigmoid((R(tau_w) - R(tau_l)) / temperature)`` with ``R(tau) = sum_t gamma^t r(s_t, a_t)``.
 
@@ -75,36 +74,11 @@ class PreferenceReward(OfflineLearner):
 
     # -------------------------------------------------------------- evaluation
     def report(self) -> dict[str, float]:
+        """No env: the held-out pairs (accuracy, loss, the learned reward of preferred and rejected segments)."""
         return {key.split("/", 1)[1]: float(value) for key, value in self.pairs.metrics(self.reward, self.gamma, self.temperature, self.device).items()}
 
-    def evaluate(self) -> dict[str, float]:
-        """No env: the held-out pairs (``eval/heldout_accuracy`` and the rest)."""
-        result = {f"eval/{key}": value for key, value in self.report().items()}
-        self.log_scalars(result)
-        return result
-
-    def val_dataloader(self) -> DataLoader:
-        fitting = self._trainer is not None and self.trainer.state.fn == "fit"
-        return DataLoader([] if fitting else [0], batch_size=None)
-
-    def on_validation_epoch_start(self) -> None:
-        pass
-
-    on_test_epoch_start = on_validation_epoch_start
-
-    def validation_step(self, batch: int, batch_idx: int) -> None:
-        self.log_dict({f"val/{k}": v for k, v in self.report().items()}, sync_dist=False, batch_size=1)
-
-    def test_step(self, batch: int, batch_idx: int) -> None:
-        report = self.report()
-        self.log_dict({f"test/{k}": v for k, v in report.items()}, sync_dist=False, batch_size=1)
-        if self.global_rank == 0:
-            print(f"{self.env_config.env_id} preference reward: " + "  ".join(f"{k} {v:.4g}" for k, v in report.items()))
-
-    def on_validation_epoch_end(self) -> None:
-        pass
-
-    on_test_epoch_end = on_validation_epoch_end
+    def report_heading(self) -> str:
+        return f"{self.env_config.env_id} preference reward"
 
     def checkpoint_identity(self) -> dict[str, Any]:
         return {**super().checkpoint_identity(), "preferences": str(self.pairs.path)}

@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
-from lit_irl.algos.learner import TrainingConfig
+from lit_irl.algos.learner import ReportEvaluation, TrainingConfig
 from lit_irl.algos.offline import OfflineLearner
 from lit_irl.data.d4rl import load_dataset
 from lit_irl.envs import EnvConfig
@@ -103,7 +102,7 @@ def require_next_observations(path: str | Path) -> None:
             )
 
 
-class WorldModel(OfflineLearner):
+class WorldModel(ReportEvaluation, OfflineLearner):
     """Fits a :class:`GaussianEnsemble` to a D4RL-format dataset (offline; the env is never stepped).
 
     An epoch is one pass of every member over its bootstrap of the training split
@@ -285,36 +284,12 @@ class WorldModel(OfflineLearner):
         return postfix
 
     # -------------------------------------------------------------- evaluation
-    def evaluate(self) -> dict[str, float]:
-        """No env: the holdout metrics of the elites' best weights (``eval/holdout_*``)."""
-        result = {f"eval/{key}": value for key, value in self.holdout_report().items()}
-        self.log_scalars(result)
-        return result
+    def report(self) -> dict[str, float]:
+        """No env: the holdout metrics of the elites' best weights (``holdout_mse``, ``holdout_nll``, ...)."""
+        return self.holdout_report()
 
-    def val_dataloader(self) -> DataLoader:
-        fitting = self._trainer is not None and self.trainer.state.fn == "fit"
-        return DataLoader([] if fitting else [0], batch_size=None)  # validate/test: one holdout report
-
-    def on_validation_epoch_start(self) -> None:
-        pass
-
-    on_test_epoch_start = on_validation_epoch_start
-
-    def validation_step(self, batch: int, batch_idx: int) -> None:
-        self.log_dict({f"val/{k}": v for k, v in self.holdout_report().items()}, sync_dist=False, batch_size=1)
-
-    def test_step(self, batch: int, batch_idx: int) -> None:
-        report = self.holdout_report()
-        self.log_dict({f"test/{k}": v for k, v in report.items()}, sync_dist=False, batch_size=1)
-        if self.global_rank == 0:
-            fields = "  ".join(f"{k} {v:.5g}" for k, v in report.items())
-            elites = self.best_ensemble.elites.tolist()
-            print(f"{self.env_config.env_id} world model, {int(self.epochs_done)} epochs, elites {elites}: {fields}")
-
-    def on_validation_epoch_end(self) -> None:
-        pass
-
-    on_test_epoch_end = on_validation_epoch_end
+    def report_heading(self) -> str:
+        return f"{self.env_config.env_id} world model, {int(self.epochs_done)} epochs, elites {self.best_ensemble.elites.tolist()}"
 
     # ------------------------------------------------------------- checkpoints
     def checkpoint_identity(self) -> dict[str, Any]:
