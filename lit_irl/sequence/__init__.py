@@ -1,6 +1,8 @@
-"""Sequence-level alignment on a synthetic language whose gold reward is known exactly (issue: the
-sequence-level track): the world (:mod:`lit_irl.sequence.world`); learners follow."""
+"""Sequence-level alignment on a synthetic language whose gold reward is known exactly: the world
+(:mod:`lit_irl.sequence.world`), the tiny transformer (:mod:`lit_irl.sequence.model`), the losses
+(:mod:`lit_irl.sequence.losses`) and the learners (:mod:`lit_irl.sequence.learners`)."""
 
+from lit_irl.sequence.learners import SFT, Pretrain, SequenceLearner
 from lit_irl.sequence.world import SyntheticWorld, WorldConfig
 
-__all__ = ["SyntheticWorld", "WorldConfig"]
+__all__ = ["SFT", "Pretrain", "SequenceLearner", "SyntheticWorld", "WorldConfig"]

@@ -1,0 +1,57 @@
+"""The sequence-level learners through the CLI on a small world: pretraining, SFT from it, exact resume,
+the report's metrics, bad inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from lit_irl.errors import LitIRLError
+from lit_irl.reporting import logged_scalars
+from lit_irl.sequence import SFT, WorldConfig
+from lit_irl.sequence.model import TransformerConfig
+from tests.conftest import ROOT, run_cli
+
+SMALL = [
+    "--model.init_args.world.vocab", "4", "--model.init_args.world.prompt_length", "2", "--model.init_args.world.horizon", "6",
+    "--model.init_args.world.target_kl", "2.0", "--model.init_args.model.vocab", "4", "--model.init_args.model.context", "8",
+    "--model.init_args.model.width", "32", "--model.init_args.eval_prompts", "200", "--trainer.enable_progress_bar", "false",
+]  # fmt: skip
+
+
+def fit(config: str, save_dir: Path, total: int, *extra: str) -> Path:
+    run_cli("fit", "--config", str(ROOT / f"configs/sequence/{config}.yaml"), *SMALL, "--model.init_args.training.total_steps", str(total),
+            "--model.init_args.training.log_every", "50", "--checkpoint.every_n_steps", "100", "--evaluation.every_n_steps", "100",
+            "--trainer.logger.init_args.save_dir", str(save_dir), *extra)  # fmt: skip
+    (checkpoint,) = save_dir.glob("*/version_*/checkpoints/last.ckpt")
+    return checkpoint
+
+
+def test_pretrain_then_sft_and_exact_resume(tmp_path: Path):
+    base = fit("pretrain", tmp_path / "base", 200, "--model.init_args.lr", "3e-3")
+    sft = fit("sft", tmp_path / "sft", 200, "--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "300")
+    resumed_dir = tmp_path / "resumed"
+    fit("sft", resumed_dir, 100, "--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "300")
+    resumed = fit("sft", resumed_dir, 200, "--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "300", "--ckpt_path", "last")
+    a, b = torch.load(sft, weights_only=False)["state_dict"], torch.load(resumed, weights_only=False)["state_dict"]
+    assert not [k for k in a if not torch.equal(a[k], b[k])], "resume is bit-identical"
+    base_weights = torch.load(base, weights_only=False)["state_dict"]
+    assert all(torch.equal(a[f"reference.{k[len('policy.'):]}"], v) for k, v in base_weights.items() if k.startswith("policy.")), "the reference is the base"
+    runs = {name: sft.parents[1] if name == "sft" else base.parents[1] for name in ("base", "sft")}
+    kl = {name: logged_scalars(folder, "eval/kl_expert_to_policy")[-1][1] for name, folder in runs.items()}
+    assert kl["sft"] < kl["base"], f"SFT moves towards the expert: {kl}"
+    for tag in ("gold_reward", "gold_reward_se", "kl_policy_to_expert", "win_rate_vs_expert", "kl_to_reference"):
+        assert logged_scalars(runs["sft"], f"eval/{tag}"), tag
+
+
+def test_bad_inputs(tmp_path: Path):
+    world = WorldConfig(vocab=4, prompt_length=2, horizon=6, target_kl=2.0)
+    with pytest.raises(LitIRLError, match="model.vocab \\(16\\) must equal world.vocab \\(4\\)"):
+        SFT(world, TransformerConfig())
+    with pytest.raises(LitIRLError, match="must hold a prompt and a response"):
+        SFT(world, TransformerConfig(vocab=4, context=6))
+    pendulum = ROOT / "zoo/InvertedPendulum-v5/expert.pt"
+    with pytest.raises(LitIRLError, match="not a sequence learner's checkpoint"):
+        SFT(world, TransformerConfig(vocab=4, context=8), init_from=str(pendulum))
