@@ -320,4 +320,4 @@ def test_every_config_parses(config: str, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", *base, "--config", config, "--print_config"])
     assert exit_info.value.code in (0, None)
-    assert "class_path: lit_irl.algos." in capsys.readouterr().out
+    assert "class_path: lit_irl." in capsys.readouterr().out
