@@ -55,3 +55,36 @@ def test_bad_inputs(tmp_path: Path):
     pendulum = ROOT / "zoo/InvertedPendulum-v5/expert.pt"
     with pytest.raises(LitIRLError, match="not a sequence learner's checkpoint"):
         SFT(world, TransformerConfig(vocab=4, context=8), init_from=str(pendulum))
+
+
+def test_rloo_advantages_leave_one_out():
+    from lit_irl.sequence.learners import rloo_loss
+
+    log_probs = torch.zeros(1, 3, requires_grad=True)
+    loss, advantages = rloo_loss(log_probs, torch.tensor([[1.0, 2.0, 6.0]]))
+    torch.testing.assert_close(advantages, torch.tensor([[1 - 4.0, 2 - 3.5, 6 - 1.5]]))
+    loss.backward()
+    torch.testing.assert_close(log_probs.grad, -advantages / 3)
+    with pytest.raises(LitIRLError, match="at least 2 samples"):
+        rloo_loss(torch.zeros(2, 1), torch.zeros(2, 1))
+
+
+@pytest.mark.parametrize("preset", ["irl_exact", "irl_paper"])
+def test_irl_presets_run_and_resume_exactly(tmp_path: Path, preset: str):
+    base = fit("pretrain", tmp_path / "base", 100, "--model.init_args.lr", "3e-3")
+    args = ["--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "64", "--model.init_args.preset", preset,
+            "--model.init_args.policy_steps", "4", "--model.init_args.reward_steps", "2", "--model.init_args.batch_size", "16"]  # fmt: skip
+    straight = fit("irl", tmp_path / "straight", 200, *args)
+    fit("irl", tmp_path / "resumed", 100, *args)
+    resumed = fit("irl", tmp_path / "resumed", 200, *args, "--ckpt_path", "last")
+    a, b = torch.load(straight, weights_only=False), torch.load(resumed, weights_only=False)
+    assert not [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])], "resume is bit-identical"
+    assert int(a["state_dict"]["iterations"]) == 33
+    pairs = a["collection"][0]["pairs"]
+    assert len(pairs) == (33 if preset == "irl_paper" else 1), "irl_paper accumulates every iteration's pairs"
+    if preset == "irl_exact":
+        assert torch.equal(a["state_dict"]["reference.lm_head.weight"], torch.load(base, weights_only=False)["state_dict"]["policy.lm_head.weight"])
+    with pytest.raises(LitIRLError, match="preset must be one of"):
+        from lit_irl.sequence import IRL
+
+        IRL(WorldConfig(vocab=4, prompt_length=2, horizon=6, target_kl=2.0), TransformerConfig(vocab=4, context=8), preset="irl")

@@ -10,6 +10,7 @@ Progress is gradient steps.
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,160 @@ class SFT(SequenceLearner):
             loss = language_model_loss(self.policy, sequences, prompt_length=self.world.config.prompt_length)
             self.optimizer_step(loss, optimizer, name="loss/sft")
         self.end_step({"loss/sft": loss.detach()}, steps)
+
+
+def rloo_loss(log_probs: torch.Tensor, rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """REINFORCE with the leave-one-out baseline (RLOO, Ahmadian et al. 2024) over ``k`` samples per prompt:
+    ``log_probs`` and ``rewards`` ``(n, k)``; advantage ``r_i - mean_{j != i} r_j``; loss ``-mean A log pi``."""
+    k = rewards.shape[-1]
+    if k < 2:
+        raise LitIRLError("RLOO needs at least 2 samples per prompt")
+    advantages = rewards - (rewards.sum(-1, keepdim=True) - rewards) / (k - 1)
+    return -(advantages.detach() * log_probs).mean(), advantages
+
+
+class IRL(SequenceLearner):
+    """IRL from demonstrations (thesis Alg. 12, paper 001): a sequence reward learned from demonstrations
+    alone (chosen = the demonstration, rejected = the current policy's response to the same prompt),
+    alternated with policy steps that maximize it under a KL penalty.
+
+    Per iteration (``policy_steps`` + ``reward_steps`` gradient steps):
+
+    1. policy alignment: ``policy_steps`` RLOO steps on ``rloo_samples`` responses per prompt, rewarded
+       ``r_phi(x, y) - beta [log pi(y|x) - log pi_ref(y|x)]`` (the sequence-level KL to the reference:
+       the fixed start policy, or with ``kl_reference: previous_iterate`` the policy at the start of the
+       iteration);
+    2. reward alignment: fresh responses of the current policy (at ``rejected_temperature``) to the
+       demonstrations' prompts, then ``reward_steps`` steps on ``reward_loss`` (``linear``: the exact
+       likelihood direction, Lemma 17; ``logsigmoid``: paper eq. 11), over this iteration's pairs or,
+       with ``accumulate_pairs``, every iteration's; with ``reward_init: refit`` the reward restarts
+       from its initial weights each iteration (the authors' code).
+
+    Presets (``preset``, overriding those five keys): ``irl_exact`` (linear, warm, fixed reference, no
+    accumulation: ML-IRL) and ``irl_paper`` (log-sigmoid, refit, previous iterate, accumulated pairs).
+    Read literally (refit with a fixed reference) Alg. 12 has no fixed point (card sequence.md §1.5).
+
+    The reward model is a separate transformer initialised from the policy's start (a copy of SFT),
+    its sequence reward read at the last response token (``reward_head: last``) or summed over response
+    tokens (``additive``).
+    """
+
+    PRESETS = {
+        "irl_exact": {"reward_loss": "linear", "reward_init": "warm", "kl_reference": "fixed", "accumulate_pairs": False},
+        "irl_paper": {"reward_loss": "logsigmoid", "reward_init": "refit", "kl_reference": "previous_iterate", "accumulate_pairs": True},
+    }
+
+    def __init__(
+        self,
+        world: WorldConfig = WorldConfig(),  # never mutated
+        model: TransformerConfig = TransformerConfig(),  # never mutated
+        init_from: str | None = None,
+        num_demonstrations: int = 1000,
+        preset: str | None = "irl_exact",
+        reward_loss: str = "linear",
+        reward_init: str = "warm",
+        kl_reference: str = "fixed",
+        accumulate_pairs: bool = False,
+        rejected_temperature: float = 1.0,
+        reward_head: str = "last",
+        beta: float = 0.1,
+        policy_steps: int = 20,
+        reward_steps: int = 5,
+        rloo_samples: int = 4,
+        reward_lr: float = 1e-4,
+        lr: float = 1e-4,
+        batch_size: int = 64,
+        eval_prompts: int = 1000,
+        training: TrainingConfig = TrainingConfig(total_steps=2_500, log_every=100),
+    ) -> None:
+        super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
+        if preset is not None:
+            if preset not in self.PRESETS:
+                raise LitIRLError(f"preset must be one of {', '.join(self.PRESETS)} or null, got {preset!r}")
+            reward_loss, reward_init, kl_reference, accumulate_pairs = (self.PRESETS[preset][k] for k in ("reward_loss", "reward_init", "kl_reference", "accumulate_pairs"))
+        for name, value, allowed in (("reward_loss", reward_loss, ("linear", "logsigmoid")), ("reward_init", reward_init, ("warm", "refit")),
+                                     ("kl_reference", kl_reference, ("fixed", "previous_iterate")), ("reward_head", reward_head, ("last", "additive"))):  # fmt: skip
+            if value not in allowed:
+                raise LitIRLError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        check_positive(num_demonstrations=num_demonstrations, rejected_temperature=rejected_temperature, beta=beta, policy_steps=policy_steps,
+                       reward_steps=reward_steps, reward_lr=reward_lr)  # fmt: skip
+        if rloo_samples < 2:
+            raise LitIRLError(f"rloo_samples must be >= 2 (the leave-one-out baseline), got {rloo_samples}")
+        self.save_hyperparameters()
+        self.reward_loss_form, self.reward_init, self.kl_reference, self.accumulate_pairs = reward_loss, reward_init, kl_reference, accumulate_pairs
+        self.rejected_temperature, self.reward_head, self.beta = rejected_temperature, reward_head, beta
+        self.policy_steps, self.reward_steps, self.rloo_samples, self.reward_lr = policy_steps, reward_steps, rloo_samples, reward_lr
+        self.reward = copy.deepcopy(self.policy)  # a separate parameter set, from the policy's start
+        self.initial_reward = frozen_copy(self.reward)
+        generator = torch.Generator().manual_seed(derive_seed(training.seed, 97))
+        prompts = self.world.sample_prompts(num_demonstrations, generator)
+        self.demo_prompts, self.demo_responses = prompts, self.world.sample_responses(prompts, generator)
+        self.pairs: list[torch.Tensor] = []  # rejected responses per iteration, aligned with the demonstrations
+        self.register_buffer("iterations", torch.zeros((), dtype=torch.long))
+
+    def configure_optimizers(self):
+        return [torch.optim.Adam(self.policy.parameters(), lr=self.lr), torch.optim.Adam(self.reward.parameters(), lr=self.reward_lr)]
+
+    def sequence_reward(self, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+        return self.reward.sequence_reward(prompts, responses, self.reward_head)
+
+    def policy_step(self, step: int, optimizer) -> dict[str, torch.Tensor]:
+        generator = self.generator(step, 1)
+        prompts = self.world.sample_prompts(self.batch_size, generator).repeat_interleave(self.rloo_samples, 0)
+        responses = self.policy.sample(prompts, self.world.config.horizon, generator)
+        log_probs = self.policy.sequence_log_prob(prompts, responses)
+        with torch.no_grad():
+            kl = log_probs.detach() - self.reference.sequence_log_prob(prompts, responses)
+            rewards = self.sequence_reward(prompts, responses) - self.beta * kl
+        loss, _ = rloo_loss(log_probs.view(-1, self.rloo_samples), rewards.view(-1, self.rloo_samples))
+        self.optimizer_step(loss, optimizer, name="loss/policy")
+        return {"policy/reward": rewards.mean(), "policy/kl_to_reference": kl.mean()}
+
+    def new_pairs(self) -> None:
+        """Step 2's data: the current policy's responses to the demonstrations' prompts."""
+        generator = self.generator(int(self.iterations), 2)
+        rejected = self.policy.sample(self.demo_prompts, self.world.config.horizon, generator, self.rejected_temperature)
+        self.pairs = [*self.pairs, rejected] if self.accumulate_pairs else [rejected]
+
+    def reward_step(self, optimizer) -> dict[str, torch.Tensor]:
+        from lit_irl.sequence.losses import irl_reward_loss
+
+        rejected_sets = torch.stack(self.pairs)  # (iterations kept, N, H)
+        which = torch.randint(0, rejected_sets.shape[0], (self.batch_size,))
+        rows = torch.randint(0, self.demo_prompts.shape[0], (self.batch_size,))
+        prompts, chosen, rejected = self.demo_prompts[rows], self.demo_responses[rows], rejected_sets[which, rows]
+        chosen_reward, rejected_reward = self.sequence_reward(prompts, chosen), self.sequence_reward(prompts, rejected)
+        loss = irl_reward_loss(chosen_reward, rejected_reward, self.reward_loss_form)
+        self.optimizer_step(loss, optimizer, name="loss/reward")
+        return {"reward/loss": loss.detach(), "reward/margin": (chosen_reward - rejected_reward).mean().detach()}
+
+    def training_step(self, batch: int, batch_idx: int) -> None:
+        policy_optimizer, reward_optimizer = self.optimizers()
+        steps = self.gradient_steps_this_batch()
+        stats: dict[str, torch.Tensor] = {}
+        period = self.policy_steps + self.reward_steps
+        for step in range(self.progress, self.progress + steps):
+            phase = step % period
+            if phase == 0 and self.kl_reference == "previous_iterate":
+                self.reference.load_state_dict(self.policy.state_dict())
+            if phase < self.policy_steps:
+                # 1. Policy alignment: RLOO under r_phi - beta KL(pi || pi_ref).
+                stats.update(self.policy_step(step, policy_optimizer))
+                continue
+            if phase == self.policy_steps:
+                # 2. Reward alignment: demonstrations against the current policy's responses.
+                self.new_pairs()
+                if self.reward_init == "refit":
+                    self.reward.load_state_dict(self.initial_reward.state_dict())
+                    getattr(reward_optimizer, "optimizer", reward_optimizer).state.clear()  # a fresh Adam too
+            stats.update(self.reward_step(reward_optimizer))
+            if phase == period - 1:
+                self.iterations += 1
+        self.end_step({**stats, "counters/iterations": self.iterations}, steps)
+
+    def run_state(self) -> dict[str, Any]:
+        return {**super().run_state(), "pairs": [p.clone() for p in self.pairs]}
+
+    def load_run_state(self, state: dict[str, Any]) -> None:
+        super().load_run_state(state)
+        self.pairs = list(state["pairs"])
