@@ -88,3 +88,18 @@ def test_irl_presets_run_and_resume_exactly(tmp_path: Path, preset: str):
         from lit_irl.sequence import IRL
 
         IRL(WorldConfig(vocab=4, prompt_length=2, horizon=6, target_kl=2.0), TransformerConfig(vocab=4, context=8), preset="irl")
+
+
+@pytest.mark.parametrize("algo", ["dpo", "spin"])
+def test_dpo_and_spin_run_and_resume_exactly(tmp_path: Path, algo: str):
+    base = fit("pretrain", tmp_path / "base", 100, "--model.init_args.lr", "3e-3")
+    size = ["--model.init_args.num_pairs", "64"] if algo == "dpo" else ["--model.init_args.num_demonstrations", "64", "--model.init_args.steps_per_iteration", "60"]
+    args = ["--model.init_args.init_from", str(base), "--model.init_args.batch_size", "16", *size]
+    straight = fit(algo, tmp_path / "straight", 200, *args)
+    fit(algo, tmp_path / "resumed", 100, *args)
+    resumed = fit(algo, tmp_path / "resumed", 200, *args, "--ckpt_path", "last")
+    a, b = torch.load(straight, weights_only=False)["state_dict"], torch.load(resumed, weights_only=False)["state_dict"]
+    assert not [k for k in a if not torch.equal(a[k], b[k])], "resume is bit-identical"
+    base_head = torch.load(base, weights_only=False)["state_dict"]["policy.lm_head.weight"]
+    moved_reference = not torch.equal(a["reference.lm_head.weight"], base_head)
+    assert moved_reference == (algo == "spin"), "DPO keeps its start as reference; SPIN's is the previous iterate"

@@ -318,3 +318,107 @@ class IRL(SequenceLearner):
     def load_run_state(self, state: dict[str, Any]) -> None:
         super().load_run_state(state)
         self.pairs = list(state["pairs"])
+
+
+class DPO(SequenceLearner):
+    """DPO (Rafailov et al. 2023) on preference pairs of the synthetic language: ``num_pairs`` prompts,
+    two responses of the reference policy each (the start policy, ``init_from``), labelled by a
+    Bradley-Terry draw on the gold reward, ``P(a > b) = sigmoid((r*(a) - r*(b)) / label_temperature)``;
+    then :func:`~lit_irl.sequence.losses.dpo_loss` against the frozen reference. Coverage matters: DPO
+    may put mass where the pairs never go (thesis Table 4.1).
+
+    Args (beyond :class:`SequenceLearner`'s): ``num_pairs``, ``label_temperature``, ``beta``.
+    """
+
+    def __init__(
+        self,
+        world: WorldConfig = WorldConfig(),  # never mutated
+        model: TransformerConfig = TransformerConfig(),  # never mutated
+        init_from: str | None = None,
+        num_pairs: int = 1000,
+        label_temperature: float = 1.0,
+        beta: float = 0.1,
+        lr: float = 1e-4,
+        batch_size: int = 64,
+        eval_prompts: int = 1000,
+        training: TrainingConfig = TrainingConfig(total_steps=2_000, log_every=100),
+    ) -> None:
+        super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
+        check_positive(num_pairs=num_pairs, label_temperature=label_temperature, beta=beta)
+        self.beta = beta
+        generator = torch.Generator().manual_seed(derive_seed(training.seed, 96))
+        prompts = self.world.sample_prompts(num_pairs, generator)
+        a = self.reference.sample(prompts, self.world.config.horizon, generator)
+        b = self.reference.sample(prompts, self.world.config.horizon, generator)
+        p_a = torch.sigmoid((self.world.gold_reward(prompts, a) - self.world.gold_reward(prompts, b)) / label_temperature)
+        a_wins = (torch.rand(num_pairs, generator=generator, dtype=torch.float64) < p_a)[:, None]
+        self.pair_prompts, self.preferred, self.rejected = prompts, torch.where(a_wins, a, b), torch.where(a_wins, b, a)
+
+    def training_step(self, batch: int, batch_idx: int) -> None:
+        from lit_irl.sequence.losses import dpo_loss
+
+        optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
+        for _ in range(steps):
+            rows = torch.randint(0, self.pair_prompts.shape[0], (self.batch_size,))
+            prompts, preferred, rejected = self.pair_prompts[rows], self.preferred[rows], self.rejected[rows]
+            with torch.no_grad():
+                ref_w, ref_l = self.reference.sequence_log_prob(prompts, preferred), self.reference.sequence_log_prob(prompts, rejected)
+            loss = dpo_loss(self.policy.sequence_log_prob(prompts, preferred), self.policy.sequence_log_prob(prompts, rejected), ref_w, ref_l, self.beta)
+            self.optimizer_step(loss, optimizer, name="loss/dpo")
+        self.end_step({"loss/dpo": loss.detach()}, steps)
+
+
+class SPIN(SequenceLearner):
+    """SPIN (Chen et al. 2024): self-play fine-tuning on demonstrations. Each iteration the current
+    policy answers the demonstrations' prompts; the reference becomes the current policy (the
+    previous iterate) and ``steps_per_iteration`` steps of
+    :func:`~lit_irl.sequence.losses.spin_loss` prefer the demonstration to the policy's own answer.
+
+    Args (beyond :class:`SequenceLearner`'s): ``num_demonstrations``, ``beta``, ``steps_per_iteration``.
+    """
+
+    def __init__(
+        self,
+        world: WorldConfig = WorldConfig(),  # never mutated
+        model: TransformerConfig = TransformerConfig(),  # never mutated
+        init_from: str | None = None,
+        num_demonstrations: int = 1000,
+        beta: float = 0.1,
+        steps_per_iteration: int = 200,
+        lr: float = 1e-4,
+        batch_size: int = 64,
+        eval_prompts: int = 1000,
+        training: TrainingConfig = TrainingConfig(total_steps=2_000, log_every=100),
+    ) -> None:
+        super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
+        check_positive(num_demonstrations=num_demonstrations, beta=beta, steps_per_iteration=steps_per_iteration)
+        self.beta, self.steps_per_iteration = beta, steps_per_iteration
+        generator = torch.Generator().manual_seed(derive_seed(training.seed, 97))
+        prompts = self.world.sample_prompts(num_demonstrations, generator)
+        self.demo_prompts, self.demo_responses = prompts, self.world.sample_responses(prompts, generator)
+        self.generated: torch.Tensor | None = None
+
+    def training_step(self, batch: int, batch_idx: int) -> None:
+        from lit_irl.sequence.losses import spin_loss
+
+        optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
+        for step in range(self.progress, self.progress + steps):
+            if step % self.steps_per_iteration == 0 or self.generated is None:
+                # A new iteration: the previous iterate is the reference and answers the prompts.
+                self.reference.load_state_dict(self.policy.state_dict())
+                iteration = step // self.steps_per_iteration
+                self.generated = self.reference.sample(self.demo_prompts, self.world.config.horizon, self.generator(iteration, 3))
+            rows = torch.randint(0, self.demo_prompts.shape[0], (self.batch_size,))
+            prompts, demos, generated = self.demo_prompts[rows], self.demo_responses[rows], self.generated[rows]
+            with torch.no_grad():
+                ref_demo, ref_generated = self.reference.sequence_log_prob(prompts, demos), self.reference.sequence_log_prob(prompts, generated)
+            loss = spin_loss(self.policy.sequence_log_prob(prompts, demos), self.policy.sequence_log_prob(prompts, generated), ref_demo, ref_generated, self.beta)
+            self.optimizer_step(loss, optimizer, name="loss/spin")
+        self.end_step({"loss/spin": loss.detach()}, steps)
+
+    def run_state(self) -> dict[str, Any]:
+        return {**super().run_state(), "generated": self.generated}
+
+    def load_run_state(self, state: dict[str, Any]) -> None:
+        super().load_run_state(state)
+        self.generated = state["generated"]
