@@ -46,6 +46,12 @@ class ResultTable:
     paper: Callable[[dict | list], str]
     videos: list[Video] = field(default_factory=list)
     extra_images: list[str] = field(default_factory=list)
+    run_prefix: str | None = None  # re-made only once a run folder results/{runs,carry}/<prefix>* exists
+
+    def has_runs(self) -> bool:
+        return self.run_prefix is None or any(
+            any((RESULTS / kind).glob(f"{self.run_prefix}*")) for kind in ("runs", "carry") if (RESULTS / kind).is_dir()
+        )
 
 
 def _rows(data: dict | list) -> list[dict]:
@@ -75,6 +81,23 @@ def standing_paper(data: dict) -> str:
     hopping = {variant: _ratio(summary) for variant, summary in data.items()}
     return ("no paper number (a diagnosis); the paper's Hopper ratio is 0.86 at 1M. Last-5-evaluation ratios: "
             + "; ".join(f"{variant}: {ratio}" for variant, ratio in hopping.items()))
+
+
+def aihf_paper(data: dict) -> str:
+    ours = {name: _ratio(summary) for name, summary in data.items()}
+    return "the paper reports curves only and claims AIHF > RLHF on Hopper-v2; ours: " + "; ".join(f"{name}: {ratio}" for name, ratio in ours.items())
+
+
+def offline_paper(data: dict) -> str:
+    thesis = {"medium": 0.70, "medium-replay": 0.87, "medium-expert": 0.95}  # thesis Table 3.1, Offline ML-IRL / its expert
+    rows = {name: summary for name, summary in data.items() if name.startswith("Offline ML-IRL, ") and "1 expert" not in name}
+    return "; ".join(f"{name.split(', ')[1].split(' (')[0]}: ours {_ratio(s)}, thesis {thesis.get(name.split(', ')[1].split(' (')[0], float('nan')):.2f}"
+                     for name, s in rows.items())
+
+
+def baselines_paper(data: dict) -> str:
+    thesis = {"bc": 20.49, "gail": 2815.59, "f_irl": 3074.55, "iq_learn": 2981.01, "ml_irl": 3089.79}  # thesis Table 2.1, Hopper (1)
+    return "; ".join(f"{name}: ours {_ratio(data[name])}, thesis {value / 3592.63:.2f}" for name, value in thesis.items() if name in data)
 
 
 def learners_paper(data: dict) -> str:
@@ -140,12 +163,35 @@ TABLES = [
         [Video("BC, 1 expert trajectory, seed 0", "results/carry/bc_hopper_1traj/seed0/last.ckpt", "bc_hopper_1traj_seed0.mp4"),
          Video("PPO, true reward, seed 0, 1M env steps", "results/carry/ppo_hopper/seed0/last.ckpt", "ppo_hopper_seed0.mp4")],
     ),
+    ResultTable(
+        "AIHF vs the RLHF pipeline on Hopper-v5 (AIHF paper, Fig. 5)", "aihf_hopper",
+        "python tools/bench_aihf.py --seeds 0 1 2",
+        "python tools/bench_aihf.py --seeds 0 1 2 --report-only",
+        "One reward from 10 demonstrations and 5000 segment pairs (AIHF), against BC -> BT reward model -> SAC (RLHF), "
+        "ML-IRL on the demonstrations alone and preferences alone; SAC env steps on the x-axis (RLHF: after BC).",
+        aihf_paper, run_prefix="aihf_",
+    ),
+    ResultTable(
+        "Offline ML-IRL on Hopper-v5 (thesis Table 3.1)", "offline_hopper",
+        "python tools/bench_offline.py --stages world_model offline_ml_irl bc value_dice clare reward_transfer --seeds 0 1 2",
+        "python tools/bench_offline.py --report-only --seeds 0 1 2",
+        "Offline ML-IRL (CPU profile) on medium, medium-replay and medium-expert data from 5 expert trajectories, the "
+        "1-trajectory row, BC, ValueDICE and CLARE, and offline reward transfer; world-model holdout metrics and EPIC.",
+        offline_paper, run_prefix="offline_",
+    ),
+    ResultTable(
+        "The baselines on Hopper-v5 (thesis Table 2.1 layout)", "baselines_hopper",
+        "python tools/bench_baselines.py --seeds 0",
+        "python tools/bench_baselines.py --report-only --seeds 0",
+        "BC, GAIL, AIRL, f-IRL, IQ-Learn, SQIL and ML-IRL from one expert trajectory on the same SAC, data and evaluation.",
+        baselines_paper, run_prefix="baselines_",
+    ),
 ]
 
 
 def remake_tables() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    for table in TABLES:
+    for table in (t for t in TABLES if t.has_runs()):
         print(f"$ {table.report}", flush=True)
         subprocess.run(table.report.replace("python", sys.executable, 1).split(), cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
