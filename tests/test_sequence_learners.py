@@ -103,3 +103,24 @@ def test_dpo_and_spin_run_and_resume_exactly(tmp_path: Path, algo: str):
     base_head = torch.load(base, weights_only=False)["state_dict"]["policy.lm_head.weight"]
     moved_reference = not torch.equal(a["reference.lm_head.weight"], base_head)
     assert moved_reference == (algo == "spin"), "DPO keeps its start as reference; SPIN's is the previous iterate"
+
+
+def test_sequence_aihf_runs_resumes_and_w1_zero_ignores_demonstrations(tmp_path: Path):
+    from lit_irl.sequence import AIHF
+
+    base = fit("pretrain", tmp_path / "base", 100, "--model.init_args.lr", "3e-3")
+    args = ["--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "32", "--model.init_args.num_pairs", "32",
+            "--model.init_args.policy_steps", "4", "--model.init_args.reward_steps", "2", "--model.init_args.batch_size", "16"]  # fmt: skip
+    straight = fit("aihf", tmp_path / "straight", 200, *args)
+    fit("aihf", tmp_path / "resumed", 100, *args)
+    resumed = fit("aihf", tmp_path / "resumed", 200, *args, "--ckpt_path", "last")
+    a, b = torch.load(straight, weights_only=False)["state_dict"], torch.load(resumed, weights_only=False)["state_dict"]
+    assert not [k for k in a if not torch.equal(a[k], b[k])], "resume is bit-identical"
+    world, model = WorldConfig(vocab=4, prompt_length=2, horizon=6, target_kl=2.0), TransformerConfig(vocab=4, context=8, width=32)
+    learner = AIHF(world, model, init_from=str(base), num_demonstrations=8, num_pairs=8, w1=0.0, batch_size=4)
+    learner.new_pairs()
+    torch.manual_seed(0)
+    loss, stats = learner.reward_loss()
+    assert "reward/margin" not in stats, "w1 = 0: the demonstration term is not computed"
+    with pytest.raises(LitIRLError, match="w1 must be >= 0"):
+        AIHF(world, model, init_from=str(base), w1=-1.0)

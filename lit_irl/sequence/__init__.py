@@ -2,7 +2,7 @@
 (:mod:`lit_irl.sequence.world`), the tiny transformer (:mod:`lit_irl.sequence.model`), the losses
 (:mod:`lit_irl.sequence.losses`) and the learners (:mod:`lit_irl.sequence.learners`)."""
 
-from lit_irl.sequence.learners import DPO, IRL, SFT, SPIN, Pretrain, SequenceLearner
+from lit_irl.sequence.learners import AIHF, DPO, IRL, SFT, SPIN, Pretrain, SequenceLearner
 from lit_irl.sequence.world import SyntheticWorld, WorldConfig
 
-__all__ = ["DPO", "IRL", "SFT", "SPIN", "Pretrain", "SequenceLearner", "SyntheticWorld", "WorldConfig"]
+__all__ = ["AIHF", "DPO", "IRL", "SFT", "SPIN", "Pretrain", "SequenceLearner", "SyntheticWorld", "WorldConfig"]

@@ -277,6 +277,12 @@ class IRL(SequenceLearner):
         self.pairs = [*self.pairs, rejected] if self.accumulate_pairs else [rejected]
 
     def reward_step(self, optimizer) -> dict[str, torch.Tensor]:
+        loss, stats = self.reward_loss()
+        self.optimizer_step(loss, optimizer, name="loss/reward")
+        return stats
+
+    def reward_loss(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Demonstrations (chosen) against the policy's responses to their prompts (rejected)."""
         from lit_irl.sequence.losses import irl_reward_loss
 
         rejected_sets = torch.stack(self.pairs)  # (iterations kept, N, H)
@@ -285,8 +291,7 @@ class IRL(SequenceLearner):
         prompts, chosen, rejected = self.demo_prompts[rows], self.demo_responses[rows], rejected_sets[which, rows]
         chosen_reward, rejected_reward = self.sequence_reward(prompts, chosen), self.sequence_reward(prompts, rejected)
         loss = irl_reward_loss(chosen_reward, rejected_reward, self.reward_loss_form)
-        self.optimizer_step(loss, optimizer, name="loss/reward")
-        return {"reward/loss": loss.detach(), "reward/margin": (chosen_reward - rejected_reward).mean().detach()}
+        return loss, {"reward/loss": loss.detach(), "reward/margin": (chosen_reward - rejected_reward).mean().detach()}
 
     def training_step(self, batch: int, batch_idx: int) -> None:
         policy_optimizer, reward_optimizer = self.optimizers()
@@ -320,6 +325,19 @@ class IRL(SequenceLearner):
         self.pairs = list(state["pairs"])
 
 
+def bradley_terry_pairs(
+    world: SyntheticWorld, policy: TinyTransformer, n: int, label_temperature: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``n`` preference pairs: prompts, two responses of ``policy`` each, labelled by a Bradley-Terry draw
+    on the gold reward, ``P(a > b) = sigmoid((r*(a) - r*(b)) / label_temperature)``: (prompts, preferred, rejected)."""
+    prompts = world.sample_prompts(n, generator)
+    a = policy.sample(prompts, world.config.horizon, generator)
+    b = policy.sample(prompts, world.config.horizon, generator)
+    p_a = torch.sigmoid((world.gold_reward(prompts, a) - world.gold_reward(prompts, b)) / label_temperature)
+    a_wins = (torch.rand(n, generator=generator, dtype=torch.float64) < p_a)[:, None]
+    return prompts, torch.where(a_wins, a, b), torch.where(a_wins, b, a)
+
+
 class DPO(SequenceLearner):
     """DPO (Rafailov et al. 2023) on preference pairs of the synthetic language: ``num_pairs`` prompts,
     two responses of the reference policy each (the start policy, ``init_from``), labelled by a
@@ -347,12 +365,7 @@ class DPO(SequenceLearner):
         check_positive(num_pairs=num_pairs, label_temperature=label_temperature, beta=beta)
         self.beta = beta
         generator = torch.Generator().manual_seed(derive_seed(training.seed, 96))
-        prompts = self.world.sample_prompts(num_pairs, generator)
-        a = self.reference.sample(prompts, self.world.config.horizon, generator)
-        b = self.reference.sample(prompts, self.world.config.horizon, generator)
-        p_a = torch.sigmoid((self.world.gold_reward(prompts, a) - self.world.gold_reward(prompts, b)) / label_temperature)
-        a_wins = (torch.rand(num_pairs, generator=generator, dtype=torch.float64) < p_a)[:, None]
-        self.pair_prompts, self.preferred, self.rejected = prompts, torch.where(a_wins, a, b), torch.where(a_wins, b, a)
+        self.pair_prompts, self.preferred, self.rejected = bradley_terry_pairs(self.world, self.reference, num_pairs, label_temperature, generator)
 
     def training_step(self, batch: int, batch_idx: int) -> None:
         from lit_irl.sequence.losses import dpo_loss
@@ -422,3 +435,64 @@ class SPIN(SequenceLearner):
     def load_run_state(self, state: dict[str, Any]) -> None:
         super().load_run_state(state)
         self.generated = state["generated"]
+
+
+class AIHF(IRL):
+    """AIHF on sequences: :class:`IRL`'s loop with a reward step that also reads ``num_pairs`` preference
+    pairs (drawn as :class:`DPO`'s): ``w1 x`` the demonstration loss plus the Bradley-Terry loss
+    ``-mean log sigmoid(r(y_w) - r(y_l))`` (means in both terms, as the MuJoCo AIHF). ``w1 = 0`` learns
+    the reward from the preferences alone (the RLHF reward, alternated with the policy).
+
+    Args (beyond :class:`IRL`'s): ``num_pairs``, ``label_temperature``, ``w1``.
+    """
+
+    def __init__(
+        self,
+        world: WorldConfig = WorldConfig(),  # never mutated
+        model: TransformerConfig = TransformerConfig(),  # never mutated
+        init_from: str | None = None,
+        num_demonstrations: int = 1000,
+        num_pairs: int = 1000,
+        label_temperature: float = 1.0,
+        w1: float = 1.0,
+        preset: str | None = "irl_exact",
+        reward_loss: str = "linear",
+        reward_init: str = "warm",
+        kl_reference: str = "fixed",
+        accumulate_pairs: bool = False,
+        rejected_temperature: float = 1.0,
+        reward_head: str = "last",
+        beta: float = 0.1,
+        policy_steps: int = 20,
+        reward_steps: int = 5,
+        rloo_samples: int = 4,
+        reward_lr: float = 1e-4,
+        lr: float = 1e-4,
+        batch_size: int = 64,
+        eval_prompts: int = 1000,
+        training: TrainingConfig = TrainingConfig(total_steps=2_500, log_every=100),
+    ) -> None:
+        super().__init__(world, model, init_from, num_demonstrations, preset, reward_loss, reward_init, kl_reference, accumulate_pairs,
+                         rejected_temperature, reward_head, beta, policy_steps, reward_steps, rloo_samples, reward_lr, lr, batch_size,
+                         eval_prompts, training)  # fmt: skip
+        check_positive(num_pairs=num_pairs, label_temperature=label_temperature)
+        if w1 < 0:
+            raise LitIRLError(f"w1 must be >= 0, got {w1}")
+        self.save_hyperparameters()
+        self.w1 = w1
+        generator = torch.Generator().manual_seed(derive_seed(training.seed, 96))
+        self.pair_prompts, self.preferred, self.rejected = bradley_terry_pairs(self.world, self.reference, num_pairs, label_temperature, generator)
+
+    def reward_loss(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        from lit_irl.sequence.losses import irl_reward_loss
+
+        rows = torch.randint(0, self.pair_prompts.shape[0], (self.batch_size,))
+        prompts = self.pair_prompts[rows]
+        preferred, rejected = self.sequence_reward(prompts, self.preferred[rows]), self.sequence_reward(prompts, self.rejected[rows])
+        loss = irl_reward_loss(preferred, rejected, "logsigmoid")
+        stats = {"preference/loss": loss.detach(), "preference/accuracy": (preferred > rejected).float().mean()}
+        if self.w1 > 0:
+            demonstration_loss, demonstration_stats = super().reward_loss()
+            loss = loss + self.w1 * demonstration_loss
+            stats.update(demonstration_stats)
+        return loss, {**stats, "reward/loss": loss.detach()}
