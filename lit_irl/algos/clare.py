@@ -7,7 +7,7 @@ from tensordict import TensorDict
 
 from lit_irl.algos.learner import TrainingConfig
 from lit_irl.algos.mopo import MOPO, MOPOConfig
-from lit_irl.data.modules import ExpertDemonstrations
+from lit_irl.data.modules import expert_transitions
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.models.penalties import uncertainty_penalty
@@ -101,10 +101,8 @@ class CLARE(MOPO):
         spec = self.env_spec
         self.reward = RewardModel(spec.obs_dim, spec.act_dim, reward)
         self.register_buffer("reward_updates", torch.zeros((), dtype=torch.long))
-        demos = ExpertDemonstrations(demonstrations, env, num_expert_trajectories)
-        demos.setup()
-        self.demonstration_data = demos.data
-        self.expert = {key: demos.transitions[key] for key in ("obs", "action")}
+        self.demonstration_data, expert = expert_transitions(demonstrations, env, num_expert_trajectories)
+        self.expert = {key: expert[key] for key in ("obs", "action")}
         # D u D_E with the weights of the normalized uncertainty (fixed: the world model is frozen).
         self.data = {key: torch.cat([self.real[key], self.expert[key]]) for key in ("obs", "action")}
         is_expert = torch.cat([torch.zeros(self.real["obs"].shape[0], dtype=torch.bool), torch.ones(self.expert["obs"].shape[0], dtype=torch.bool)])

@@ -11,7 +11,7 @@ from lit_irl.algos.learner import TrainingConfig
 from lit_irl.algos.off_policy import OffPolicyConfig, OffPolicyLearner
 from lit_irl.algos.online import CollectionConfig
 from lit_irl.data import TransitionReplay
-from lit_irl.data.modules import ExpertDemonstrations
+from lit_irl.data.modules import expert_transitions
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.policy import SACConfig, SACPolicy
@@ -80,10 +80,7 @@ class GAIL(OffPolicyLearner):
         spec = self.env_spec
         self.policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, sac)
         self.actor = self.policy.actor
-        demos = ExpertDemonstrations(demonstrations, env, num_expert_trajectories, state_only=self.expert_state_only())
-        demos.setup()  # a bad file fails here
-        self.demonstration_data = demos.data
-        self.expert = demos.transitions.exclude("true_reward", "done")
+        self.demonstration_data, self.expert = expert_transitions(demonstrations, env, num_expert_trajectories, self.expert_state_only())
         self.build_discriminator(discriminator)
         self.recent: TransitionReplay | None = None
 

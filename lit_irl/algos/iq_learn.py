@@ -11,7 +11,7 @@ from tensordict import TensorDictBase
 from lit_irl.algos.learner import TrainingConfig
 from lit_irl.algos.off_policy import OffPolicyConfig, OffPolicyLearner
 from lit_irl.algos.online import CollectionConfig
-from lit_irl.data.modules import ExpertDemonstrations
+from lit_irl.data.modules import expert_transitions
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.policy import SACConfig, SACPolicy
@@ -96,10 +96,7 @@ class IQLearn(OffPolicyLearner):
         spec = self.env_spec
         self.policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, sac)
         self.actor = self.policy.actor
-        demos = ExpertDemonstrations(demonstrations, env, num_expert_trajectories)
-        demos.setup()
-        self.demonstration_data = demos.data
-        self.expert = demos.transitions.select("obs", "action", "next_obs", "terminated")
+        self.demonstration_data, self.expert = expert_transitions(demonstrations, env, num_expert_trajectories)
 
     def configure_optimizers(self):
         return self.policy.make_optimizers()

@@ -10,7 +10,7 @@ from tensordict import TensorDict
 
 from lit_irl.algos.learner import TrainingConfig
 from lit_irl.algos.offline import OfflineLearner
-from lit_irl.data.modules import ExpertDemonstrations
+from lit_irl.data.modules import expert_transitions
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.nn import Activation, TanhGaussianActor
@@ -97,10 +97,7 @@ class ValueDICE(OfflineLearner):
         self.nu = mlp(spec.obs_dim + spec.act_dim, nu_hidden, 1, activation)
         self.gamma, self.penalty_weight, self.orthogonal_weight, self.batch_size = gamma, gradient_penalty, orthogonal_reg, batch_size
         self.nu_lr, self.actor_lr = nu_lr, actor_lr
-        demos = ExpertDemonstrations(demonstrations, env, num_expert_trajectories)
-        demos.setup()
-        self.demonstration_data = demos.data
-        self.expert = demos.transitions.select("obs", "action", "next_obs", "terminated")
+        self.demonstration_data, self.expert = expert_transitions(demonstrations, env, num_expert_trajectories)
 
     def configure_optimizers(self):
         return [torch.optim.Adam(self.nu.parameters(), lr=self.nu_lr), torch.optim.Adam(self.actor.parameters(), lr=self.actor_lr)]

@@ -159,6 +159,18 @@ class ExpertDemonstrations(_FileDataModule):
         return batches_loader(self.transitions, self.batch_size, self.seed)
 
 
+def expert_transitions(
+    path: str, env: EnvConfig, num_trajectories: int, state_only: bool = False
+) -> tuple[TransitionData, TensorDict]:
+    """The first ``num_trajectories`` episodes of a demonstration file, checked against ``env`` (and in
+    its termination convention), as rows under the replay keys without the env's reward and ``done``:
+    ``obs``, ``action`` (unless ``state_only``), ``next_obs``, ``terminated``. A bad file fails here,
+    before any training. Returns the validated data too (evaluation and reward-recovery metrics read it)."""
+    demos = ExpertDemonstrations(path, env, num_trajectories, state_only=state_only)
+    demos.setup()
+    return demos.data, demos.transitions.exclude("true_reward", "done")
+
+
 class OfflineTransitions(_FileDataModule):
     """Transitions of an offline dataset (D4RL format), as minibatches.
 
