@@ -5,6 +5,7 @@ CLARE: ``--stages value_dice clare``), through the results layer.
     python tools/bench_offline.py --stages data                       # the datasets (once; see DATASETS)
     python tools/bench_offline.py --stages world_model                # one world model per dataset
     python tools/bench_offline.py --stages offline_ml_irl bc --seeds 0 1 2
+    python tools/bench_offline.py --stages world_model offline_ml_irl --datasets medium --parallel 1 --seeds 0
     python tools/bench_offline.py --stages reward_transfer --seeds 0  # needs the medium-expert runs
     python tools/bench_offline.py --report-only --seeds 0 1 2         # -> results/offline_hopper.{md,json,png}
     python tools/bench_offline.py --carry --seeds 0 1 2
@@ -101,17 +102,18 @@ def make_data() -> None:
                         str(MEDIUM_STEP), "--out", str(dataset_path("medium_replay"))], check=True)  # fmt: skip
 
 
-def runs_of(stage: str, seeds: list[int]) -> list[BenchmarkRun]:
+def runs_of(stage: str, seeds: list[int], datasets: tuple[str, ...] = DATASETS) -> list[BenchmarkRun]:
     if stage == "world_model":
-        return [world_model_run(d) for d in DATASETS]
+        return [world_model_run(d) for d in datasets]
     if stage == "offline_ml_irl":
-        return [irl_run(d, s) for d in DATASETS for s in seeds] + [irl_run("medium", s, 1) for s in seeds]
+        one_trajectory = [irl_run("medium", s, 1) for s in seeds] if "medium" in datasets else []
+        return [irl_run(d, s) for d in datasets for s in seeds] + one_trajectory
     if stage == "bc":
         return [bc_run(s) for s in seeds]
     if stage == "value_dice":
         return [value_dice_run(s) for s in seeds]
     if stage == "clare":
-        return [clare_run(d, s) for d in DATASETS for s in seeds]
+        return [clare_run(d, s) for d in datasets for s in seeds]
     if stage == "reward_transfer":
         return [transfer_run(s) for s in seeds if irl_run("medium_expert", s).finished()]
     raise ValueError(stage)
@@ -162,6 +164,8 @@ def main() -> None:
     parser.add_argument("--stages", nargs="+", default=["world_model", "offline_ml_irl", "bc", "reward_transfer"],
                         choices=["data", "world_model", "offline_ml_irl", "bc", "value_dice", "clare", "reward_transfer"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS,
+                        help="train the world model, Offline ML-IRL and CLARE runs of these datasets only (the report shows all)")
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--carry", action="store_true", help="do not train: pack the runs for the next session into results/carry/")
@@ -176,7 +180,7 @@ def main() -> None:
         if "data" in args.stages:
             make_data()
         for stage in stages:  # in order: each stage reads the previous one's checkpoints
-            train_runs(runs_of(stage, args.seeds), None, args.parallel)
+            train_runs(runs_of(stage, args.seeds, tuple(args.datasets)), None, args.parallel)
     report(args.seeds)
 
 
