@@ -29,6 +29,12 @@ def fit(config: str, save_dir: Path, total: int, *extra: str) -> Path:
     return checkpoint
 
 
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A briefly pretrained base language model, the start of the learners below."""
+    return fit("pretrain", tmp_path_factory.mktemp("base"), 100, "--model.init_args.lr", "3e-3")
+
+
 def test_pretrain_then_sft_and_exact_resume(tmp_path: Path):
     base = fit("pretrain", tmp_path / "base", 200, "--model.init_args.lr", "3e-3")
     sft = fit("sft", tmp_path / "sft", 200, "--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "300")
@@ -58,7 +64,7 @@ def test_bad_inputs(tmp_path: Path):
 
 
 def test_rloo_advantages_leave_one_out():
-    from lit_irl.sequence.learners import rloo_loss
+    from lit_irl.sequence.policy_steps import rloo_loss
 
     log_probs = torch.zeros(1, 3, requires_grad=True)
     loss, advantages = rloo_loss(log_probs, torch.tensor([[1.0, 2.0, 6.0]]))
@@ -70,8 +76,7 @@ def test_rloo_advantages_leave_one_out():
 
 
 @pytest.mark.parametrize("preset", ["irl_exact", "irl_paper"])
-def test_irl_presets_run_and_resume_exactly(tmp_path: Path, preset: str):
-    base = fit("pretrain", tmp_path / "base", 100, "--model.init_args.lr", "3e-3")
+def test_irl_presets_run_and_resume_exactly(tmp_path: Path, base: Path, preset: str):
     args = ["--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "64", "--model.init_args.preset", preset,
             "--model.init_args.policy_steps", "4", "--model.init_args.reward_steps", "2", "--model.init_args.batch_size", "16"]  # fmt: skip
     straight = fit("irl", tmp_path / "straight", 200, *args)
@@ -91,8 +96,7 @@ def test_irl_presets_run_and_resume_exactly(tmp_path: Path, preset: str):
 
 
 @pytest.mark.parametrize("algo", ["dpo", "spin"])
-def test_dpo_and_spin_run_and_resume_exactly(tmp_path: Path, algo: str):
-    base = fit("pretrain", tmp_path / "base", 100, "--model.init_args.lr", "3e-3")
+def test_dpo_and_spin_run_and_resume_exactly(tmp_path: Path, base: Path, algo: str):
     size = ["--model.init_args.num_pairs", "64"] if algo == "dpo" else ["--model.init_args.num_demonstrations", "64", "--model.init_args.steps_per_iteration", "60"]
     args = ["--model.init_args.init_from", str(base), "--model.init_args.batch_size", "16", *size]
     straight = fit(algo, tmp_path / "straight", 200, *args)
@@ -105,10 +109,9 @@ def test_dpo_and_spin_run_and_resume_exactly(tmp_path: Path, algo: str):
     assert moved_reference == (algo == "spin"), "DPO keeps its start as reference; SPIN's is the previous iterate"
 
 
-def test_sequence_aihf_runs_resumes_and_w1_zero_ignores_demonstrations(tmp_path: Path):
+def test_sequence_aihf_runs_resumes_and_w1_zero_ignores_demonstrations(tmp_path: Path, base: Path):
     from lit_irl.sequence import AIHF
 
-    base = fit("pretrain", tmp_path / "base", 100, "--model.init_args.lr", "3e-3")
     args = ["--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "32", "--model.init_args.num_pairs", "32",
             "--model.init_args.policy_steps", "4", "--model.init_args.reward_steps", "2", "--model.init_args.batch_size", "16"]  # fmt: skip
     straight = fit("aihf", tmp_path / "straight", 200, *args)
@@ -124,3 +127,93 @@ def test_sequence_aihf_runs_resumes_and_w1_zero_ignores_demonstrations(tmp_path:
     assert "reward/margin" not in stats, "w1 = 0: the demonstration term is not computed"
     with pytest.raises(LitIRLError, match="w1 must be >= 0"):
         AIHF(world, model, init_from=str(base), w1=-1.0)
+
+
+def resumes_exactly(config: str, folder: Path, total: int, *args: str) -> dict:
+    """Fit ``total`` steps straight and in two halves (``--ckpt_path last``); assert bit-identical weights; the straight checkpoint."""
+    straight = fit(config, folder / "straight", total, *args)
+    fit(config, folder / "resumed", total // 2, *args)
+    resumed = fit(config, folder / "resumed", total, *args, "--ckpt_path", "last")
+    a, b = torch.load(straight, weights_only=False), torch.load(resumed, weights_only=False)
+    assert not [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])], f"{config}: resume is bit-identical"
+    return a
+
+
+def test_sft_stops_on_held_out_demonstrations_with_the_best_weights(tmp_path: Path, base: Path):
+    sft = fit("sft", tmp_path, 2000, "--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "20",
+              "--model.init_args.validation_fraction", "0.25", "--model.init_args.check_every", "20", "--model.init_args.patience", "3",
+              "--model.init_args.lr", "3e-3")  # fmt: skip
+    state = torch.load(sft, weights_only=False)
+    best = state["collection"][0]["best"]
+    assert best["bad_checks"] == 3 and best["step"] < 2000, "15 demonstrations are overfitted long before 2000 steps"
+    assert int(state["state_dict"]["gradient_steps"]) == best["step"] + 3 * 20, "it stopped at the third check without improvement"
+    policy = {k[len("policy."):]: v for k, v in state["state_dict"].items() if k.startswith("policy.")}
+    assert all(torch.equal(policy[k], v) for k, v in best["weights"].items()), "the run ends with the best check's weights"
+
+
+def test_rlhf_reward_model_then_ppo_resume_exactly(tmp_path: Path, base: Path):
+    rm = fit("reward_model", tmp_path / "rm", 100, "--model.init_args.init_from", str(base), "--model.init_args.num_pairs", "64",
+             "--model.init_args.batch_size", "16", "--model.init_args.lr", "1e-3")  # fmt: skip
+    runs = {"rm": rm.parents[1]}
+    accuracy = logged_scalars(runs["rm"], "eval/reward_pair_accuracy")
+    assert accuracy and 0 <= accuracy[-1][1] <= 1 and logged_scalars(runs["rm"], "eval/reward_gold_correlation")
+    # 3 PPO epochs per rollout: the resume at step 100 falls inside a rollout, which the checkpoint carries.
+    args = ["--model.init_args.init_from", str(base), "--model.init_args.reward_from", str(rm), "--model.init_args.batch_size", "16",
+            "--model.init_args.ppo.epochs", "3"]  # fmt: skip
+    state = resumes_exactly("ppo", tmp_path / "ppo", 200, *args)
+    rm_weights = torch.load(rm, weights_only=False)["state_dict"]
+    assert all(torch.equal(state["state_dict"][f"reward_model.{k[len('reward.'):]}"], v) for k, v in rm_weights.items() if k.startswith("reward.")), "the reward is frozen"
+    assert state["collection"][0]["policy_update"]["updates"] == 200 % 3, "the checkpoint carries the rollout in flight"
+    fit("ppo", tmp_path / "gold", 50, "--model.init_args.init_from", str(base), "--model.init_args.batch_size", "16")  # the oracle's reward
+    world, model = WorldConfig(vocab=4, prompt_length=2, horizon=6, target_kl=2.0), TransformerConfig(vocab=4, context=8, width=32)
+    from lit_irl.sequence import PPO
+
+    with pytest.raises(LitIRLError, match="holds no reward model"):
+        PPO(world, model, init_from=str(base), reward_from=str(base))
+    with pytest.raises(LitIRLError, match="policy_update must be one of"):
+        PPO(world, model, init_from=str(base), policy_update="grpo")
+
+
+@pytest.mark.parametrize("policy_update", ["ppo", "best_of_n"])
+def test_irl_with_ppo_or_best_of_n_policy_steps_resumes_exactly(tmp_path: Path, base: Path, policy_update: str):
+    args = ["--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "32", "--model.init_args.policy_steps", "6",
+            "--model.init_args.reward_steps", "2", "--model.init_args.batch_size", "16", "--model.init_args.policy_update", policy_update,
+            "--model.init_args.ppo.epochs", "4", "--model.init_args.best_of", "4"]  # fmt: skip
+    state = resumes_exactly("irl", tmp_path, 200, *args)
+    assert ("critic.lm_head.weight" in state["state_dict"]) == (policy_update == "ppo"), "only PPO has a critic"
+
+
+@pytest.mark.parametrize("algo", ["aihf_dpo", "self_play_aihf"])
+def test_aihf_dpo_and_self_play_aihf_resume_exactly(tmp_path: Path, base: Path, algo: str):
+    args = ["--model.init_args.init_from", str(base), "--model.init_args.num_demonstrations", "32", "--model.init_args.num_pairs", "32",
+            "--model.init_args.batch_size", "16"] + (["--model.init_args.steps_per_iteration", "60"] if algo == "self_play_aihf" else [])  # fmt: skip
+    state = resumes_exactly(algo, tmp_path, 200, *args)
+    base_head = torch.load(base, weights_only=False)["state_dict"]["policy.lm_head.weight"]
+    assert torch.equal(state["state_dict"]["reference.lm_head.weight"], base_head) == (algo == "aihf_dpo"), "self-play's reference is the previous iterate"
+
+
+def test_demonstration_files(tmp_path: Path, base: Path):
+    from lit_irl.sequence import IRL, SyntheticWorld, load_demonstrations, save_demonstrations
+
+    world_config, model = WorldConfig(vocab=4, prompt_length=2, horizon=6, target_kl=2.0), TransformerConfig(vocab=4, context=8, width=32)
+    world = SyntheticWorld(world_config)
+    prompts = world.sample_prompts(10, torch.Generator().manual_seed(0))
+    responses = world.sample_responses(prompts, torch.Generator().manual_seed(1))
+    path = tmp_path / "demos.jsonl"
+    save_demonstrations(path, prompts, responses)
+    loaded = load_demonstrations(path, world)
+    assert torch.equal(loaded[0], prompts) and torch.equal(loaded[1], responses)
+    learner = IRL(world_config, model, init_from=str(base), demonstrations=str(path))
+    assert torch.equal(learner.demo_responses, responses), "a file replaces the drawn demonstrations"
+    bad = {"empty.jsonl": "", "vocabulary.jsonl": '{"prompt": [0, 1], "response": [0, 1, 2, 3, 4, 0]}\n',
+           "long.jsonl": '{"prompt": [0, 1], "response": [0, 1, 2, 3, 0, 0, 1]}\n', "broken.jsonl": '{"prompt": [0, 1]}\n'}  # fmt: skip
+    messages = {"empty.jsonl": "hold no demonstration", "vocabulary.jsonl": "outside the vocabulary 0..3",
+                "long.jsonl": "has 7 tokens; this world's have 6", "broken.jsonl": "line 1: expected"}  # fmt: skip
+    for name, text in bad.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(LitIRLError, match=messages[name]):
+            SFT(world_config, model, demonstrations=str(tmp_path / name))
+    with pytest.raises(LitIRLError, match="file does not exist"):
+        SFT(world_config, model, demonstrations=str(tmp_path / "missing.jsonl"))
+    with pytest.raises(LitIRLError, match="too few to hold out"):
+        SFT(world_config, model, num_demonstrations=1, validation_fraction=0.5)

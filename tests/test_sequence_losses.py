@@ -121,3 +121,78 @@ def test_spin_gradient_vanishes_at_the_data_law():
     (gradient,) = torch.autograd.grad(loss, logits)
     assert gradient.abs().max().item() < 1e-14
     assert math.isfinite(loss.item())
+
+
+def test_gae_by_hand():
+    """gamma 1, lambda 0.95 on one 3-token response (the card's hand-computed vector)."""
+    from lit_irl.sequence.policy_steps import generalized_advantages
+
+    rewards = torch.tensor([[0.0, -0.1, 1.0]], dtype=torch.float64)
+    values = torch.tensor([[0.5, 0.2, 0.4]], dtype=torch.float64)
+    deltas = [0.0 + 0.2 - 0.5, -0.1 + 0.4 - 0.2, 1.0 + 0.0 - 0.4]  # r_h + V_{h+1} - V_h, no bootstrap after the last token
+    a2 = deltas[2]
+    a1 = deltas[1] + 0.95 * a2
+    a0 = deltas[0] + 0.95 * a1
+    advantages, returns = generalized_advantages(rewards, values, gamma=1.0, lam=0.95)
+    torch.testing.assert_close(advantages, torch.tensor([[a0, a1, a2]], dtype=torch.float64))
+    torch.testing.assert_close(returns, advantages + values)
+    lam_one, _ = generalized_advantages(rewards, values, gamma=1.0, lam=1.0)  # Monte-Carlo return minus V
+    torch.testing.assert_close(lam_one, rewards.flip(-1).cumsum(-1).flip(-1) - values)
+
+
+def test_the_ppo_clip_masks_the_gradient_outside_the_trust_region():
+    """The clipped surrogate has zero gradient where the ratio left [1 - eps, 1 + eps] in the advantage's
+    direction, and the plain ratio gradient A * rho elsewhere (card check 11b)."""
+    from lit_irl.sequence.model import TinyTransformer, TransformerConfig
+    from lit_irl.sequence.policy_steps import PPOConfig, TokenPPO
+
+    torch.manual_seed(0)
+    model = TransformerConfig(vocab=4, context=8, width=16, layers=1, heads=2)
+    policy, critic = TinyTransformer(model), TinyTransformer(model)
+    prompts, responses = torch.randint(0, 4, (2, 2)), torch.randint(0, 4, (2, 4))
+    ppo = TokenPPO(PPOConfig(clip=0.2, value_coef=0.0, whiten=False), beta=0.1)
+    with torch.no_grad():
+        new = policy.response_log_probs(prompts, responses)
+    old = new - torch.tensor([[0.0, 0.5, -0.5, 0.1], [0.3, -0.3, 0.0, 0.05]])  # ratios e^0, e^0.5, e^-0.5, ...
+    advantages = torch.tensor([[1.0, 1.0, -1.0, -1.0], [-1.0, 1.0, 2.0, 1.0]])
+    ppo.rollout = {"prompts": prompts, "responses": responses, "log_probs": old, "values": torch.zeros(2, 4), "advantages": advantages,
+                   "returns": torch.zeros(2, 4), "order": torch.arange(2)[None]}  # fmt: skip
+    loss, _ = ppo.loss(policy, critic)
+    ratio = (new - old).exp()
+    outside = ((ratio > 1.2) & (advantages > 0)) | ((ratio < 0.8) & (advantages < 0))
+    assert outside.tolist() == [[False, True, True, False], [False, False, False, False]]
+    d_loss_d_log_prob = torch.where(outside, 0.0, -advantages * ratio / advantages.numel())  # by hand
+    params = list(policy.parameters())
+    ours = torch.autograd.grad(loss, params, allow_unused=True)
+    by_hand = torch.autograd.grad((d_loss_d_log_prob * policy.response_log_probs(prompts, responses)).sum(), params, allow_unused=True)
+    for a, b in zip(ours, by_hand):
+        if a is not None or b is not None:
+            torch.testing.assert_close(a, b)
+
+
+class _Categorical:
+    """A stand-in policy over a few whole responses (one token each) with known probabilities."""
+
+    def __init__(self, probs: torch.Tensor) -> None:
+        self.probs = probs
+
+    def sample(self, prompts: torch.Tensor, horizon: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.multinomial(self.probs, prompts.shape[0], replacement=True, generator=generator)[:, None]
+
+
+def test_best_of_n_draws_its_law_and_respects_the_kl_bound():
+    """P(y_(i)) = F_i^N - F_{i-1}^N over responses ordered by reward, and KL(BoN || pi) <= log N - (N - 1) / N (card 13a/13b)."""
+    from lit_irl.sequence.policy_steps import best_of_n
+
+    probs = torch.tensor([0.4, 0.3, 0.2, 0.1], dtype=torch.float64)
+    reward = torch.tensor([0.0, 2.0, 1.0, 3.0])  # order by reward: 0, 2, 1, 3
+    n, draws = 4, 40_000
+    chosen = best_of_n(_Categorical(probs), torch.zeros(draws, 1, dtype=torch.long), 1, n, lambda p, y: reward[y[:, 0]], torch.Generator().manual_seed(0))
+    order = reward.argsort()
+    cdf = probs[order].cumsum(0)
+    law = torch.empty(4, dtype=torch.float64)
+    law[order] = cdf**n - torch.cat([torch.zeros(1, dtype=torch.float64), cdf[:-1]]) ** n
+    frequency = torch.bincount(chosen[:, 0], minlength=4).double() / draws
+    torch.testing.assert_close(frequency, law, atol=0.01, rtol=0)
+    kl = float((law * (law / probs).log()).sum())
+    assert kl <= math.log(n) - (n - 1) / n

@@ -4,7 +4,9 @@ Every learner holds the world, a policy (:class:`~lit_irl.sequence.model.TinyTra
 reference (the policy it started from), and is evaluated by :meth:`SequenceLearner.report` on held-out
 prompts: the gold reward of its responses, ``KL(pi_E || pi_theta)`` (on expert responses, the SFT
 objective's gap) and ``KL(pi_theta || pi_E)`` (on its own), the win rate against the expert under the
-gold reward (ties 1/2) and the KL to its reference, each a Monte-Carlo mean with its standard error.
+gold reward (ties 1/2) and the KL to its reference, each a Monte-Carlo mean with its standard error;
+a learner with a reward (learned, or DPO's implicit ``beta log pi / pi_ref``) adds its accuracy on
+held-out pairs of the start policy's responses labelled by the gold reward, and its correlation with it.
 Progress is gradient steps.
 """
 
@@ -21,7 +23,9 @@ from lit_irl.algos.learner import ReportEvaluation, TrainingConfig
 from lit_irl.algos.offline import OfflineLearner
 from lit_irl.data.collect import derive_seed
 from lit_irl.errors import LitIRLError, check_positive
+from lit_irl.sequence.demonstrations import expert_demonstrations
 from lit_irl.sequence.model import TinyTransformer, TransformerConfig, frozen_copy, language_model_loss
+from lit_irl.sequence.policy_steps import PolicyUpdate, PPOConfig, SequenceReward
 from lit_irl.sequence.world import SyntheticWorld, WorldConfig
 
 
@@ -64,6 +68,9 @@ class SequenceLearner(ReportEvaluation, OfflineLearner):
         self.reference = frozen_copy(self.policy)
         self.lr, self.batch_size = lr, batch_size
         self.eval_set = self.world.sample_prompts(eval_prompts, torch.Generator().manual_seed(derive_seed(training.seed, 99)))
+        # Held-out pairs for the reward metrics: two responses of the start policy per prompt.
+        pair_generator = torch.Generator().manual_seed(derive_seed(training.seed, 95))
+        self.eval_pairs = tuple(self.reference.sample(self.eval_set, world.horizon, pair_generator) for _ in range(2))
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.policy.parameters(), lr=self.lr)
@@ -93,7 +100,27 @@ class SequenceLearner(ReportEvaluation, OfflineLearner):
             report[name] = float(samples.mean())
             report[f"{name}_se"] = float(samples.std() / math.sqrt(len(samples)))
         report["expert_gold_reward"] = float(gold_expert.mean())
+        reward = self.learned_reward()
+        if reward is not None:
+            report.update(self.reward_metrics(reward))
         return report
+
+    def learned_reward(self) -> SequenceReward | None:
+        """The reward this learner learns, for the report's reward metrics (``None``: it learns none)."""
+        return None
+
+    @torch.no_grad()
+    def reward_metrics(self, reward: SequenceReward) -> dict[str, float]:
+        """``reward_pair_accuracy`` on the held-out pairs (labels: the gold reward; its standard error) and the
+        Pearson correlation ``reward_gold_correlation`` of ``reward`` with the gold reward on their responses."""
+        prompts, (a, b) = self.eval_set, self.eval_pairs
+        gold_a, gold_b = self.world.gold_reward(prompts, a), self.world.gold_reward(prompts, b)
+        ours_a, ours_b = reward(prompts, a).double().cpu(), reward(prompts, b).double().cpu()
+        decided = gold_a != gold_b
+        correct = torch.where(ours_a == ours_b, 0.5, ((ours_a > ours_b) == (gold_a > gold_b)).double())[decided]  # a tie: a coin flip
+        both = torch.stack([torch.cat([ours_a, ours_b]), torch.cat([gold_a, gold_b])])
+        return {"reward_pair_accuracy": float(correct.mean()), "reward_pair_accuracy_se": float(correct.std() / math.sqrt(max(len(correct), 1))),
+                "reward_gold_correlation": float(torch.corrcoef(both)[0, 1].nan_to_num(0.0))}  # fmt: skip  # a constant reward: 0
 
     def checkpoint_identity(self) -> dict[str, Any]:
         return {**super().checkpoint_identity(), "sequence_world": dict(vars(self.world.config))}
@@ -131,10 +158,17 @@ class Pretrain(SequenceLearner):
 
 class SFT(SequenceLearner):
     """Supervised fine-tuning: next-token cross-entropy on the response tokens of ``num_demonstrations``
-    expert demonstrations (drawn once from the expert with the run's seed), minibatches drawn with
-    replacement.
+    expert demonstrations (drawn once from the expert with the run's seed, or read from the
+    ``demonstrations`` file), minibatches drawn with replacement.
 
-    Args (beyond :class:`SequenceLearner`'s): ``num_demonstrations``.
+    Tuned as fairly as the learners it is compared with and on the demonstrations alone (card
+    sequence.md §4.2 c): ``validation_fraction`` of the demonstrations are held out, their per-token
+    negative log-likelihood is measured every ``check_every`` steps, the weights of the best check are
+    kept, and training stops after ``patience`` checks without improvement (or at the budget) with
+    those weights. ``validation_fraction: 0`` trains on every demonstration for the whole budget.
+
+    Args (beyond :class:`SequenceLearner`'s): ``num_demonstrations``, ``demonstrations``,
+    ``validation_fraction``, ``check_every``, ``patience``.
     """
 
     def __init__(
@@ -143,34 +177,68 @@ class SFT(SequenceLearner):
         model: TransformerConfig = TransformerConfig(),  # never mutated
         init_from: str | None = None,
         num_demonstrations: int = 1000,
+        demonstrations: str | None = None,
+        validation_fraction: float = 0.1,
+        check_every: int = 50,
+        patience: int = 5,
         lr: float = 1e-3,
         batch_size: int = 64,
         eval_prompts: int = 1000,
         training: TrainingConfig = TrainingConfig(total_steps=2_000, log_every=100),
     ) -> None:
         super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
-        check_positive(num_demonstrations=num_demonstrations)
-        generator = torch.Generator().manual_seed(derive_seed(training.seed, 97))
-        prompts = self.world.sample_prompts(num_demonstrations, generator)
-        self.demonstrations = torch.cat([prompts, self.world.sample_responses(prompts, generator)], -1)
+        check_positive(num_demonstrations=num_demonstrations, check_every=check_every, patience=patience)
+        if not 0 <= validation_fraction < 1:
+            raise LitIRLError(f"validation_fraction must lie in [0, 1), got {validation_fraction}")
+        prompts, responses = expert_demonstrations(self.world, num_demonstrations, training.seed, demonstrations)
+        held_out = math.ceil(validation_fraction * len(prompts)) if validation_fraction > 0 else 0
+        if held_out and held_out >= len(prompts):
+            raise LitIRLError(f"{len(prompts)} demonstrations are too few to hold out {validation_fraction:.0%}; use more or validation_fraction: 0")
+        sequences = torch.cat([prompts, responses], -1)
+        self.demonstrations, self.validation = sequences[held_out:], sequences[:held_out]
+        self.check_every, self.patience = check_every, patience
+        self.best: dict[str, Any] = {"nll": math.inf, "step": 0, "weights": None, "bad_checks": 0}
+
+    @torch.no_grad()
+    def validation_nll(self) -> float:
+        return float(language_model_loss(self.policy, self.validation.to(self.device), prompt_length=self.world.config.prompt_length))
+
+    def check(self, step: int) -> bool:
+        """A held-out check after ``step`` steps; whether to stop."""
+        nll = self.validation_nll()
+        if nll < self.best["nll"]:
+            self.best.update(nll=nll, step=step, weights={k: v.clone() for k, v in self.policy.state_dict().items()}, bad_checks=0)
+        else:
+            self.best["bad_checks"] += 1
+        return self.best["bad_checks"] >= self.patience
 
     def training_step(self, batch: int, batch_idx: int) -> None:
         optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
-        for _ in range(steps):
+        stop = False
+        for step in range(self.progress + 1, self.progress + steps + 1):
             sequences = self.sample({"tokens": self.demonstrations}, self.batch_size)["tokens"]
             loss = language_model_loss(self.policy, sequences, prompt_length=self.world.config.prompt_length)
             self.optimizer_step(loss, optimizer, name="loss/sft")
-        self.end_step({"loss/sft": loss.detach()}, steps)
+            if len(self.validation) and (step % self.check_every == 0 or step == self.total_steps):
+                stop = self.check(step)
+                if stop or step == self.total_steps:
+                    self.policy.load_state_dict(self.best["weights"])  # the best check's weights end the run
+                    steps = step - self.progress
+                    break
+        stats = {"loss/sft": loss.detach()}
+        if len(self.validation):
+            stats.update({"sft/heldout_nll_per_token": torch.tensor(self.best["nll"] if stop else self.validation_nll()),
+                          "sft/best_step": torch.tensor(float(self.best["step"]))})  # fmt: skip
+        self.end_step(stats, steps)
+        if stop:
+            self.trainer.should_stop = True
 
+    def run_state(self) -> dict[str, Any]:
+        return {**super().run_state(), "best": self.best}
 
-def rloo_loss(log_probs: torch.Tensor, rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """REINFORCE with the leave-one-out baseline (RLOO, Ahmadian et al. 2024) over ``k`` samples per prompt:
-    ``log_probs`` and ``rewards`` ``(n, k)``; advantage ``r_i - mean_{j != i} r_j``; loss ``-mean A log pi``."""
-    k = rewards.shape[-1]
-    if k < 2:
-        raise LitIRLError("RLOO needs at least 2 samples per prompt")
-    advantages = rewards - (rewards.sum(-1, keepdim=True) - rewards) / (k - 1)
-    return -(advantages.detach() * log_probs).mean(), advantages
+    def load_run_state(self, state: dict[str, Any]) -> None:
+        super().load_run_state(state)
+        self.best = state["best"]
 
 
 class IRL(SequenceLearner):
@@ -180,10 +248,12 @@ class IRL(SequenceLearner):
 
     Per iteration (``policy_steps`` + ``reward_steps`` gradient steps):
 
-    1. policy alignment: ``policy_steps`` RLOO steps on ``rloo_samples`` responses per prompt, rewarded
-       ``r_phi(x, y) - beta [log pi(y|x) - log pi_ref(y|x)]`` (the sequence-level KL to the reference:
-       the fixed start policy, or with ``kl_reference: previous_iterate`` the policy at the start of the
-       iteration);
+    1. policy alignment: ``policy_steps`` gradient steps of ``policy_update`` on ``r_phi`` with the KL
+       penalty ``beta`` to the reference (the fixed start policy, or with ``kl_reference:
+       previous_iterate`` the policy at the start of the iteration): ``rloo`` (``rloo_samples`` responses
+       per prompt, sequence-level KL in the reward), ``ppo`` (token-level, ``ppo``'s keys, the critic a
+       copy of the reward model's start) or ``best_of_n`` (``best_of`` samples per prompt); see
+       :mod:`lit_irl.sequence.policy_steps`;
     2. reward alignment: fresh responses of the current policy (at ``rejected_temperature``) to the
        demonstrations' prompts, then ``reward_steps`` steps on ``reward_loss`` (``linear``: the exact
        likelihood direction, Lemma 17; ``logsigmoid``: paper eq. 11), over this iteration's pairs or,
@@ -210,6 +280,7 @@ class IRL(SequenceLearner):
         model: TransformerConfig = TransformerConfig(),  # never mutated
         init_from: str | None = None,
         num_demonstrations: int = 1000,
+        demonstrations: str | None = None,
         preset: str | None = "irl_exact",
         reward_loss: str = "linear",
         reward_init: str = "warm",
@@ -220,7 +291,10 @@ class IRL(SequenceLearner):
         beta: float = 0.1,
         policy_steps: int = 20,
         reward_steps: int = 5,
+        policy_update: str = "rloo",
         rloo_samples: int = 4,
+        best_of: int = 8,
+        ppo: PPOConfig = PPOConfig(),  # never mutated
         reward_lr: float = 1e-4,
         lr: float = 1e-4,
         batch_size: int = 64,
@@ -238,37 +312,30 @@ class IRL(SequenceLearner):
                 raise LitIRLError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         check_positive(num_demonstrations=num_demonstrations, rejected_temperature=rejected_temperature, beta=beta, policy_steps=policy_steps,
                        reward_steps=reward_steps, reward_lr=reward_lr)  # fmt: skip
-        if rloo_samples < 2:
-            raise LitIRLError(f"rloo_samples must be >= 2 (the leave-one-out baseline), got {rloo_samples}")
+        self.policy_update = PolicyUpdate(policy_update, beta, rloo_samples, best_of, ppo)
         self.save_hyperparameters()
         self.reward_loss_form, self.reward_init, self.kl_reference, self.accumulate_pairs = reward_loss, reward_init, kl_reference, accumulate_pairs
         self.rejected_temperature, self.reward_head, self.beta = rejected_temperature, reward_head, beta
-        self.policy_steps, self.reward_steps, self.rloo_samples, self.reward_lr = policy_steps, reward_steps, rloo_samples, reward_lr
+        self.policy_steps, self.reward_steps, self.reward_lr, self.critic_lr = policy_steps, reward_steps, reward_lr, ppo.critic_lr
         self.reward = copy.deepcopy(self.policy)  # a separate parameter set, from the policy's start
         self.initial_reward = frozen_copy(self.reward)
-        generator = torch.Generator().manual_seed(derive_seed(training.seed, 97))
-        prompts = self.world.sample_prompts(num_demonstrations, generator)
-        self.demo_prompts, self.demo_responses = prompts, self.world.sample_responses(prompts, generator)
+        # PPO's critic starts as the reward model (thesis Table 5.6); its own parameter set.
+        self.critic = copy.deepcopy(self.reward) if policy_update == "ppo" else None
+        self.demo_prompts, self.demo_responses = expert_demonstrations(self.world, num_demonstrations, training.seed, demonstrations)
         self.pairs: list[torch.Tensor] = []  # rejected responses per iteration, aligned with the demonstrations
         self.register_buffer("iterations", torch.zeros((), dtype=torch.long))
 
     def configure_optimizers(self):
-        return [torch.optim.Adam(self.policy.parameters(), lr=self.lr), torch.optim.Adam(self.reward.parameters(), lr=self.reward_lr)]
+        optimizers = [torch.optim.Adam(self.policy.parameters(), lr=self.lr), torch.optim.Adam(self.reward.parameters(), lr=self.reward_lr)]
+        if self.critic is not None:
+            optimizers.append(torch.optim.Adam(self.critic.parameters(), lr=self.critic_lr))
+        return optimizers
 
     def sequence_reward(self, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
         return self.reward.sequence_reward(prompts, responses, self.reward_head)
 
-    def policy_step(self, step: int, optimizer) -> dict[str, torch.Tensor]:
-        generator = self.generator(step, 1)
-        prompts = self.world.sample_prompts(self.batch_size, generator).repeat_interleave(self.rloo_samples, 0)
-        responses = self.policy.sample(prompts, self.world.config.horizon, generator)
-        log_probs = self.policy.sequence_log_prob(prompts, responses)
-        with torch.no_grad():
-            kl = log_probs.detach() - self.reference.sequence_log_prob(prompts, responses)
-            rewards = self.sequence_reward(prompts, responses) - self.beta * kl
-        loss, _ = rloo_loss(log_probs.view(-1, self.rloo_samples), rewards.view(-1, self.rloo_samples))
-        self.optimizer_step(loss, optimizer, name="loss/policy")
-        return {"policy/reward": rewards.mean(), "policy/kl_to_reference": kl.mean()}
+    def learned_reward(self) -> SequenceReward:
+        return self.sequence_reward
 
     def new_pairs(self) -> None:
         """Step 2's data: the current policy's responses to the demonstrations' prompts."""
@@ -294,17 +361,19 @@ class IRL(SequenceLearner):
         return loss, {"reward/loss": loss.detach(), "reward/margin": (chosen_reward - rejected_reward).mean().detach()}
 
     def training_step(self, batch: int, batch_idx: int) -> None:
-        policy_optimizer, reward_optimizer = self.optimizers()
+        policy_optimizer, reward_optimizer, *critic_optimizer = self.optimizers()
         steps = self.gradient_steps_this_batch()
         stats: dict[str, torch.Tensor] = {}
         period = self.policy_steps + self.reward_steps
         for step in range(self.progress, self.progress + steps):
             phase = step % period
-            if phase == 0 and self.kl_reference == "previous_iterate":
-                self.reference.load_state_dict(self.policy.state_dict())
+            if phase == 0:
+                self.policy_update.restart()  # the reward has changed: no rollout scored by the old one
+                if self.kl_reference == "previous_iterate":
+                    self.reference.load_state_dict(self.policy.state_dict())
             if phase < self.policy_steps:
-                # 1. Policy alignment: RLOO under r_phi - beta KL(pi || pi_ref).
-                stats.update(self.policy_step(step, policy_optimizer))
+                # 1. Policy alignment: maximize r_phi - beta KL(pi || pi_ref).
+                stats.update(self.policy_update.step(self, self.sequence_reward, self.generator(step, 1), [policy_optimizer, *critic_optimizer]))
                 continue
             if phase == self.policy_steps:
                 # 2. Reward alignment: demonstrations against the current policy's responses.
@@ -318,11 +387,12 @@ class IRL(SequenceLearner):
         self.end_step({**stats, "counters/iterations": self.iterations}, steps)
 
     def run_state(self) -> dict[str, Any]:
-        return {**super().run_state(), "pairs": [p.clone() for p in self.pairs]}
+        return {**super().run_state(), "pairs": [p.clone() for p in self.pairs], "policy_update": self.policy_update.state()}
 
     def load_run_state(self, state: dict[str, Any]) -> None:
         super().load_run_state(state)
         self.pairs = list(state["pairs"])
+        self.policy_update.load_state(state.get("policy_update", {}))
 
 
 def bradley_terry_pairs(
@@ -338,7 +408,41 @@ def bradley_terry_pairs(
     return prompts, torch.where(a_wins, a, b), torch.where(a_wins, b, a)
 
 
-class DPO(SequenceLearner):
+class DirectPreferenceLearner(SequenceLearner):
+    """The learners whose reward is implicit, ``beta log pi(y|x) / pi_ref(y|x)`` (DPO, SPIN and their AIHF
+    forms): the shared log-ratio loss on (preferred, rejected) responses and the implicit reward the
+    report scores."""
+
+    beta: float
+
+    def implicit_reward(self, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.beta * (self.policy.sequence_log_prob(prompts, responses) - self.reference.sequence_log_prob(prompts, responses))
+
+    def learned_reward(self) -> SequenceReward:
+        return self.implicit_reward
+
+    def log_ratio_loss(self, prompts: torch.Tensor, preferred: torch.Tensor, rejected: torch.Tensor) -> torch.Tensor:
+        """:func:`~lit_irl.sequence.losses.preference_log_ratio_loss` against ``self.reference``."""
+        from lit_irl.sequence.losses import preference_log_ratio_loss
+
+        with torch.no_grad():
+            ref_w, ref_l = self.reference.sequence_log_prob(prompts, preferred), self.reference.sequence_log_prob(prompts, rejected)
+        logp_w, logp_l = self.policy.sequence_log_prob(prompts, preferred), self.policy.sequence_log_prob(prompts, rejected)
+        return preference_log_ratio_loss(logp_w, logp_l, ref_w, ref_l, self.beta)
+
+    def draw_pairs(self, num_pairs: int, label_temperature: float, seed: int) -> None:
+        """``num_pairs`` Bradley-Terry-labelled pairs of the start policy's responses (:func:`bradley_terry_pairs`)."""
+        check_positive(num_pairs=num_pairs, label_temperature=label_temperature)
+        generator = torch.Generator().manual_seed(derive_seed(seed, 96))
+        self.pair_prompts, self.preferred, self.rejected = bradley_terry_pairs(self.world, self.reference, num_pairs, label_temperature, generator)
+
+    def preference_loss(self) -> torch.Tensor:
+        rows = torch.randint(0, self.pair_prompts.shape[0], (self.batch_size,))
+        return self.log_ratio_loss(self.pair_prompts[rows], self.preferred[rows], self.rejected[rows])
+
+
+class DPO(DirectPreferenceLearner):
     """DPO (Rafailov et al. 2023) on preference pairs of the synthetic language: ``num_pairs`` prompts,
     two responses of the reference policy each (the start policy, ``init_from``), labelled by a
     Bradley-Terry draw on the gold reward, ``P(a > b) = sigmoid((r*(a) - r*(b)) / label_temperature)``;
@@ -362,32 +466,24 @@ class DPO(SequenceLearner):
         training: TrainingConfig = TrainingConfig(total_steps=2_000, log_every=100),
     ) -> None:
         super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
-        check_positive(num_pairs=num_pairs, label_temperature=label_temperature, beta=beta)
+        check_positive(beta=beta)
         self.beta = beta
-        generator = torch.Generator().manual_seed(derive_seed(training.seed, 96))
-        self.pair_prompts, self.preferred, self.rejected = bradley_terry_pairs(self.world, self.reference, num_pairs, label_temperature, generator)
+        self.draw_pairs(num_pairs, label_temperature, training.seed)
 
     def training_step(self, batch: int, batch_idx: int) -> None:
-        from lit_irl.sequence.losses import dpo_loss
-
         optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
         for _ in range(steps):
-            rows = torch.randint(0, self.pair_prompts.shape[0], (self.batch_size,))
-            prompts, preferred, rejected = self.pair_prompts[rows], self.preferred[rows], self.rejected[rows]
-            with torch.no_grad():
-                ref_w, ref_l = self.reference.sequence_log_prob(prompts, preferred), self.reference.sequence_log_prob(prompts, rejected)
-            loss = dpo_loss(self.policy.sequence_log_prob(prompts, preferred), self.policy.sequence_log_prob(prompts, rejected), ref_w, ref_l, self.beta)
+            loss = self.preference_loss()
             self.optimizer_step(loss, optimizer, name="loss/dpo")
         self.end_step({"loss/dpo": loss.detach()}, steps)
 
 
-class SPIN(SequenceLearner):
-    """SPIN (Chen et al. 2024): self-play fine-tuning on demonstrations. Each iteration the current
-    policy answers the demonstrations' prompts; the reference becomes the current policy (the
-    previous iterate) and ``steps_per_iteration`` steps of
-    :func:`~lit_irl.sequence.losses.spin_loss` prefer the demonstration to the policy's own answer.
+class AIHFDPO(DPO):
+    """AIHF-DPO in its clean form (card aihf.md §1.3; RPO): DPO's loss on the preference pairs plus
+    ``w1 x`` the demonstrations' negative log-likelihood, ``-w1 mean log pi(y_E | x)`` (sequence sums, as
+    everywhere here); ``w1 = 0`` is DPO.
 
-    Args (beyond :class:`SequenceLearner`'s): ``num_demonstrations``, ``beta``, ``steps_per_iteration``.
+    Args (beyond :class:`DPO`'s): ``num_demonstrations`` (or a ``demonstrations`` file), ``w1``.
     """
 
     def __init__(
@@ -396,6 +492,52 @@ class SPIN(SequenceLearner):
         model: TransformerConfig = TransformerConfig(),  # never mutated
         init_from: str | None = None,
         num_demonstrations: int = 1000,
+        demonstrations: str | None = None,
+        num_pairs: int = 1000,
+        label_temperature: float = 1.0,
+        w1: float = 1.0,
+        beta: float = 0.1,
+        lr: float = 1e-4,
+        batch_size: int = 64,
+        eval_prompts: int = 1000,
+        training: TrainingConfig = TrainingConfig(total_steps=2_000, log_every=100),
+    ) -> None:
+        super().__init__(world, model, init_from, num_pairs, label_temperature, beta, lr, batch_size, eval_prompts, training)
+        check_positive(num_demonstrations=num_demonstrations)
+        if w1 < 0:
+            raise LitIRLError(f"w1 must be >= 0, got {w1}")
+        self.w1 = w1
+        self.demo_prompts, self.demo_responses = expert_demonstrations(self.world, num_demonstrations, training.seed, demonstrations)
+
+    def training_step(self, batch: int, batch_idx: int) -> None:
+        optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
+        for _ in range(steps):
+            preference = self.preference_loss()
+            rows = torch.randint(0, self.demo_prompts.shape[0], (self.batch_size,))
+            demonstration = -self.policy.sequence_log_prob(self.demo_prompts[rows], self.demo_responses[rows]).mean()
+            loss = self.w1 * demonstration + preference
+            self.optimizer_step(loss, optimizer, name="loss/aihf_dpo")
+        self.end_step({"loss/aihf_dpo": loss.detach(), "loss/dpo": preference.detach(), "loss/demonstration_nll": demonstration.detach()}, steps)
+
+
+class SPIN(DirectPreferenceLearner):
+    """SPIN (Chen et al. 2024): self-play fine-tuning on demonstrations. Each iteration the current
+    policy answers the demonstrations' prompts; the reference becomes the current policy (the
+    previous iterate) and ``steps_per_iteration`` steps of
+    :func:`~lit_irl.sequence.losses.spin_loss` prefer the demonstration to the policy's own answer.
+    Its implicit reward (the report's reward metrics) is relative to the previous iterate.
+
+    Args (beyond :class:`SequenceLearner`'s): ``num_demonstrations`` (or a ``demonstrations`` file), ``beta``,
+    ``steps_per_iteration``.
+    """
+
+    def __init__(
+        self,
+        world: WorldConfig = WorldConfig(),  # never mutated
+        model: TransformerConfig = TransformerConfig(),  # never mutated
+        init_from: str | None = None,
+        num_demonstrations: int = 1000,
+        demonstrations: str | None = None,
         beta: float = 0.1,
         steps_per_iteration: int = 200,
         lr: float = 1e-4,
@@ -406,26 +548,22 @@ class SPIN(SequenceLearner):
         super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
         check_positive(num_demonstrations=num_demonstrations, beta=beta, steps_per_iteration=steps_per_iteration)
         self.beta, self.steps_per_iteration = beta, steps_per_iteration
-        generator = torch.Generator().manual_seed(derive_seed(training.seed, 97))
-        prompts = self.world.sample_prompts(num_demonstrations, generator)
-        self.demo_prompts, self.demo_responses = prompts, self.world.sample_responses(prompts, generator)
+        self.demo_prompts, self.demo_responses = expert_demonstrations(self.world, num_demonstrations, training.seed, demonstrations)
         self.generated: torch.Tensor | None = None
 
-    def training_step(self, batch: int, batch_idx: int) -> None:
-        from lit_irl.sequence.losses import spin_loss
+    def self_play_loss(self, step: int) -> torch.Tensor:
+        if step % self.steps_per_iteration == 0 or self.generated is None:
+            # A new iteration: the previous iterate is the reference and answers the prompts.
+            self.reference.load_state_dict(self.policy.state_dict())
+            iteration = step // self.steps_per_iteration
+            self.generated = self.reference.sample(self.demo_prompts, self.world.config.horizon, self.generator(iteration, 3))
+        rows = torch.randint(0, self.demo_prompts.shape[0], (self.batch_size,))
+        return self.log_ratio_loss(self.demo_prompts[rows], self.demo_responses[rows], self.generated[rows])
 
+    def training_step(self, batch: int, batch_idx: int) -> None:
         optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
         for step in range(self.progress, self.progress + steps):
-            if step % self.steps_per_iteration == 0 or self.generated is None:
-                # A new iteration: the previous iterate is the reference and answers the prompts.
-                self.reference.load_state_dict(self.policy.state_dict())
-                iteration = step // self.steps_per_iteration
-                self.generated = self.reference.sample(self.demo_prompts, self.world.config.horizon, self.generator(iteration, 3))
-            rows = torch.randint(0, self.demo_prompts.shape[0], (self.batch_size,))
-            prompts, demos, generated = self.demo_prompts[rows], self.demo_responses[rows], self.generated[rows]
-            with torch.no_grad():
-                ref_demo, ref_generated = self.reference.sequence_log_prob(prompts, demos), self.reference.sequence_log_prob(prompts, generated)
-            loss = spin_loss(self.policy.sequence_log_prob(prompts, demos), self.policy.sequence_log_prob(prompts, generated), ref_demo, ref_generated, self.beta)
+            loss = self.self_play_loss(step)
             self.optimizer_step(loss, optimizer, name="loss/spin")
         self.end_step({"loss/spin": loss.detach()}, steps)
 
@@ -435,6 +573,48 @@ class SPIN(SequenceLearner):
     def load_run_state(self, state: dict[str, Any]) -> None:
         super().load_run_state(state)
         self.generated = state["generated"]
+
+
+class SelfPlayAIHF(SPIN):
+    """Self-play AIHF in its clean form (card aihf.md §1.3, AIHF paper eq. 14): ``w1 x`` SPIN's loss on the
+    demonstrations against the iterate's own responses plus DPO's loss on ``num_pairs`` preference
+    pairs (drawn as :class:`DPO`'s), both against the previous iterate (as SPIN; the paper follows
+    Chen et al.). ``w1 = 0`` is DPO with a moving reference.
+
+    Args (beyond :class:`SPIN`'s): ``num_pairs``, ``label_temperature``, ``w1``.
+    """
+
+    def __init__(
+        self,
+        world: WorldConfig = WorldConfig(),  # never mutated
+        model: TransformerConfig = TransformerConfig(),  # never mutated
+        init_from: str | None = None,
+        num_demonstrations: int = 1000,
+        demonstrations: str | None = None,
+        num_pairs: int = 1000,
+        label_temperature: float = 1.0,
+        w1: float = 1.0,
+        beta: float = 0.1,
+        steps_per_iteration: int = 200,
+        lr: float = 1e-4,
+        batch_size: int = 64,
+        eval_prompts: int = 1000,
+        training: TrainingConfig = TrainingConfig(total_steps=2_000, log_every=100),
+    ) -> None:
+        super().__init__(world, model, init_from, num_demonstrations, demonstrations, beta, steps_per_iteration, lr, batch_size, eval_prompts, training)
+        if w1 < 0:
+            raise LitIRLError(f"w1 must be >= 0, got {w1}")
+        self.w1 = w1
+        self.draw_pairs(num_pairs, label_temperature, training.seed)
+
+    def training_step(self, batch: int, batch_idx: int) -> None:
+        optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
+        for step in range(self.progress, self.progress + steps):
+            self_play = self.self_play_loss(step)
+            preference = self.preference_loss()
+            loss = self.w1 * self_play + preference
+            self.optimizer_step(loss, optimizer, name="loss/self_play_aihf")
+        self.end_step({"loss/self_play_aihf": loss.detach(), "loss/spin": self_play.detach(), "loss/dpo": preference.detach()}, steps)
 
 
 class AIHF(IRL):
@@ -452,6 +632,7 @@ class AIHF(IRL):
         model: TransformerConfig = TransformerConfig(),  # never mutated
         init_from: str | None = None,
         num_demonstrations: int = 1000,
+        demonstrations: str | None = None,
         num_pairs: int = 1000,
         label_temperature: float = 1.0,
         w1: float = 1.0,
@@ -465,16 +646,19 @@ class AIHF(IRL):
         beta: float = 0.1,
         policy_steps: int = 20,
         reward_steps: int = 5,
+        policy_update: str = "rloo",
         rloo_samples: int = 4,
+        best_of: int = 8,
+        ppo: PPOConfig = PPOConfig(),  # never mutated
         reward_lr: float = 1e-4,
         lr: float = 1e-4,
         batch_size: int = 64,
         eval_prompts: int = 1000,
         training: TrainingConfig = TrainingConfig(total_steps=2_500, log_every=100),
     ) -> None:
-        super().__init__(world, model, init_from, num_demonstrations, preset, reward_loss, reward_init, kl_reference, accumulate_pairs,
-                         rejected_temperature, reward_head, beta, policy_steps, reward_steps, rloo_samples, reward_lr, lr, batch_size,
-                         eval_prompts, training)  # fmt: skip
+        super().__init__(world, model, init_from, num_demonstrations, demonstrations, preset, reward_loss, reward_init, kl_reference,
+                         accumulate_pairs, rejected_temperature, reward_head, beta, policy_steps, reward_steps, policy_update, rloo_samples,
+                         best_of, ppo, reward_lr, lr, batch_size, eval_prompts, training)  # fmt: skip
         check_positive(num_pairs=num_pairs, label_temperature=label_temperature)
         if w1 < 0:
             raise LitIRLError(f"w1 must be >= 0, got {w1}")
