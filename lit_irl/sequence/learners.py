@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -82,24 +82,10 @@ class SequenceLearner(ReportEvaluation, OfflineLearner):
     # -------------------------------------------------------------- evaluation
     @torch.no_grad()
     def report(self) -> dict[str, float]:
-        world, prompts = self.world, self.eval_set
         generator = torch.Generator().manual_seed(derive_seed(self.seed, 98))  # the same evaluation draws every time
-        ours = self.policy.sample(prompts, world.config.horizon, generator)
-        expert = world.sample_responses(prompts, generator)
-        log_ours = self.policy.sequence_log_prob(prompts, ours).double()
-        gold_ours, gold_expert = world.gold_reward(prompts, ours), world.gold_reward(prompts, expert)
-        values = {
-            "gold_reward": gold_ours,
-            "kl_expert_to_policy": world.log_prob(prompts, expert) - self.policy.sequence_log_prob(prompts, expert).double(),
-            "kl_policy_to_expert": log_ours - world.log_prob(prompts, ours),
-            "win_rate_vs_expert": (gold_ours > gold_expert).double() + 0.5 * (gold_ours == gold_expert).double(),
-            "kl_to_reference": log_ours - self.reference.sequence_log_prob(prompts, ours).double(),
-        }
-        report = {}
-        for name, samples in values.items():
-            report[name] = float(samples.mean())
-            report[f"{name}_se"] = float(samples.std() / math.sqrt(len(samples)))
-        report["expert_gold_reward"] = float(gold_expert.mean())
+        horizon = self.world.config.horizon
+        report = policy_report(self.world, self.eval_set, lambda p: self.policy.sample(p, horizon, generator), self.policy.sequence_log_prob,
+                               generator, self.reference.sequence_log_prob)  # fmt: skip
         reward = self.learned_reward()
         if reward is not None:
             report.update(self.reward_metrics(reward))
@@ -124,6 +110,36 @@ class SequenceLearner(ReportEvaluation, OfflineLearner):
 
     def checkpoint_identity(self) -> dict[str, Any]:
         return {**super().checkpoint_identity(), "sequence_world": dict(vars(self.world.config))}
+
+
+LogProb = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (prompts, responses) -> log pi(y | x), (n,)
+
+
+@torch.no_grad()
+def policy_report(
+    world: SyntheticWorld, prompts: torch.Tensor, sample: Callable[[torch.Tensor], torch.Tensor], log_prob: LogProb, generator: torch.Generator,
+    reference_log_prob: LogProb | None = None,
+) -> dict[str, float]:
+    """A policy's metrics on ``prompts`` (see the module docstring), each with its Monte-Carlo standard error
+    (``<name>_se``): its responses are ``sample(prompts)``, the expert's are drawn with ``generator``."""
+    ours = sample(prompts)
+    expert = world.sample_responses(prompts, generator)
+    log_ours = log_prob(prompts, ours).double()
+    gold_ours, gold_expert = world.gold_reward(prompts, ours), world.gold_reward(prompts, expert)
+    values = {
+        "gold_reward": gold_ours,
+        "kl_expert_to_policy": world.log_prob(prompts, expert) - log_prob(prompts, expert).double(),
+        "kl_policy_to_expert": log_ours - world.log_prob(prompts, ours),
+        "win_rate_vs_expert": (gold_ours > gold_expert).double() + 0.5 * (gold_ours == gold_expert).double(),
+    }
+    if reference_log_prob is not None:
+        values["kl_to_reference"] = log_ours - reference_log_prob(prompts, ours).double()
+    report = {}
+    for name, samples in values.items():
+        report[name] = float(samples.mean())
+        report[f"{name}_se"] = float(samples.std() / math.sqrt(len(samples)))
+    report["expert_gold_reward"] = float(gold_expert.mean())
+    return report
 
 
 def load_sequence_policy(path: str | Path, model: TransformerConfig) -> dict[str, torch.Tensor]:
@@ -213,6 +229,9 @@ class SFT(SequenceLearner):
         return self.best["bad_checks"] >= self.patience
 
     def training_step(self, batch: int, batch_idx: int) -> None:
+        if len(self.validation) and self.best["bad_checks"] >= self.patience:  # resumed after it stopped early: it stays stopped
+            self.trainer.should_stop = True
+            return
         optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
         stop = False
         for step in range(self.progress + 1, self.progress + steps + 1):

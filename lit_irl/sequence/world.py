@@ -59,6 +59,27 @@ class WorldConfig:
             raise LitIRLError(f"beta_expert must be > 0 (or null to calibrate it), got {self.beta_expert}")
 
 
+RewardTables = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # bigram W (a, b), topical U (t, b), final E (t, b)
+
+
+def tilted_policy(log_base: torch.Tensor, tables: RewardTables, beta: float, horizon: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``log pi(b | t, a, h)`` ``(H, V, V, V)`` of ``pi ∝ pi_0 exp(r / beta)`` for the reward of ``tables``
+    (the gold reward's form), and ``log Z(t, a)`` ``(V, V)`` (``a`` the token before the response), by the
+    backward recursion ``Q_h = log pi_0 + r_h / beta + V_{h+1}``, ``V_h = logsumexp Q_h``. Differentiable
+    in ``tables``."""
+    bigram, topical, final = tables
+    v = log_base.shape[0]
+    value_next = torch.zeros(v, v, dtype=log_base.dtype)  # V_H(t, b) = 0
+    steps = []
+    for h in reversed(range(horizon)):
+        reward = bigram[None, :, :] + topical[:, None, :] + (final[:, None, :] if h == horizon - 1 else 0.0)  # (t, a, b)
+        q = log_base[None] + reward / beta + value_next[:, None, :]
+        value = torch.logsumexp(q, -1)
+        steps.append(q - value[..., None])
+        value_next = value
+    return torch.stack(steps[::-1]), value_next
+
+
 class SyntheticWorld:
     """The world of a :class:`WorldConfig`: its tables, the expert's recursion, sampling and exact log-probs."""
 
@@ -76,25 +97,9 @@ class SyntheticWorld:
         self.log_policy, self.log_partition = self.soft_recursion(self.beta)
 
     # ------------------------------------------------------------------ the expert
-    def step_reward(self, h: int) -> torch.Tensor:
-        """Gold reward of step ``h`` (0-based) for every (topic, previous, next) token: ``(V, V, V)``."""
-        reward = self.bigram[None, :, :] + self.topical[:, None, :]
-        if h == self.config.horizon - 1:
-            reward = reward + self.final[:, None, :]
-        return reward
-
     def soft_recursion(self, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """``log pi_E(b | t, a, h)`` ``(H, V, V, V)`` and ``log Z(t, a)`` ``(V, V)`` (``a`` the token before the
-        response) by the backward recursion ``Q_h = log pi_0 + r_h / beta + V_{h+1}``, ``V_h = logsumexp Q_h``."""
-        v, horizon = self.config.vocab, self.config.horizon
-        value_next = torch.zeros(v, v, dtype=torch.float64)  # V_{H}(t, b) = 0
-        log_policy = torch.empty(horizon, v, v, v, dtype=torch.float64)
-        for h in reversed(range(horizon)):
-            q = self.log_base[None] + self.step_reward(h) / beta + value_next[:, None, :]  # (t, a, b)
-            value = torch.logsumexp(q, -1)
-            log_policy[h] = q - value[..., None]
-            value_next = value
-        return log_policy, value_next
+        """``log pi_E(b | t, a, h)`` ``(H, V, V, V)`` and ``log Z(t, a)`` ``(V, V)`` of the gold reward at ``beta``."""
+        return tilted_policy(self.log_base, (self.bigram, self.topical, self.final), beta, self.config.horizon)
 
     def expert_kl_by_topic(self, beta: float) -> torch.Tensor:
         """Exact ``KL(pi_E || pi_0)`` per topic, from the topic's stationary-free start: the prompt's last
