@@ -116,6 +116,9 @@ class ProgressCheckpoint(ModelCheckpoint):
             every_n_epochs=0,
             save_on_train_epoch_end=False,
             auto_insert_metric_name=False,
+            # A run continued from another folder's copy (a carried run, a moved worktree) overwrites its
+            # last.ckpt rather than writing last-v1.ckpt beside it, which "latest" readers would miss.
+            enable_version_counter=False,
         )
         self.every_n_steps = every_n_steps
 

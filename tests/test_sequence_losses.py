@@ -125,7 +125,7 @@ def test_spin_gradient_vanishes_at_the_data_law():
 
 def test_gae_by_hand():
     """gamma 1, lambda 0.95 on one 3-token response (the card's hand-computed vector)."""
-    from lit_irl.sequence.policy_steps import generalized_advantages
+    from lit_irl.sequence.policy_steps import token_advantages
 
     rewards = torch.tensor([[0.0, -0.1, 1.0]], dtype=torch.float64)
     values = torch.tensor([[0.5, 0.2, 0.4]], dtype=torch.float64)
@@ -133,10 +133,10 @@ def test_gae_by_hand():
     a2 = deltas[2]
     a1 = deltas[1] + 0.95 * a2
     a0 = deltas[0] + 0.95 * a1
-    advantages, returns = generalized_advantages(rewards, values, gamma=1.0, lam=0.95)
+    advantages, returns = token_advantages(rewards, values, gamma=1.0, lam=0.95)
     torch.testing.assert_close(advantages, torch.tensor([[a0, a1, a2]], dtype=torch.float64))
     torch.testing.assert_close(returns, advantages + values)
-    lam_one, _ = generalized_advantages(rewards, values, gamma=1.0, lam=1.0)  # Monte-Carlo return minus V
+    lam_one, _ = token_advantages(rewards, values, gamma=1.0, lam=1.0)  # Monte-Carlo return minus V
     torch.testing.assert_close(lam_one, rewards.flip(-1).cumsum(-1).flip(-1) - values)
 
 

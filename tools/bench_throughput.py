@@ -13,6 +13,7 @@ Prints, for the same env, networks and batch:
   PPO         env-steps/s: CleanRL-style PPO loop (reference) | lit_irl PPO through Trainer.fit | SB3 PPO
   GAE         batches/s:   torch loop (reference) | lit_irl NumPy loop | TorchRL's functional GAE
   BC          gradient steps/s: plain PyTorch loop (reference) | lit_irl BC through Trainer.fit
+  sequence    response tokens/s: plain PyTorch PPO / IRL loops (reference) | lit_irl PPO / IRL through Trainer.fit
 Each measurement is repeated, interleaved, and the median is reported with its ratio to the reference.
 """
 
@@ -583,6 +584,120 @@ def bench_gae(repeats: int) -> dict[str, float]:
     return interleaved(candidates, repeats)
 
 
+# ---------------------------------------------------------------- sequence level
+def bench_sequence(iterations: int, repeats: int) -> dict[str, dict[str, float]]:
+    """Response tokens sampled per second by the sequence-level PPO (gold reward) and IRL (RLOO policy steps
+    + reward steps) loops, each against a plain PyTorch loop on the same tiny transformer doing the same
+    computation (sampling, log-probs, advantages, Adam steps) without Lightning or our learner classes."""
+    import lightning as L
+
+    from lit_irl.algos import TrainingConfig
+    from lit_irl.sequence import IRL, PPO, SyntheticWorld, WorldConfig
+    from lit_irl.sequence.model import TinyTransformer, TransformerConfig, frozen_copy
+
+    world_config, model_config = WorldConfig(), TransformerConfig()
+    world = SyntheticWorld(world_config)
+    prompt_length, horizon, batch, beta, epochs = world_config.prompt_length, world_config.horizon, 64, 0.05, 4
+
+    def fit(module) -> None:
+        L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                  max_epochs=-1).fit(module)  # fmt: skip
+
+    def sample(policy: TinyTransformer, prompts: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        tokens = prompts
+        for _ in range(horizon):
+            probs = F.softmax(policy(tokens)[:, -1], -1)
+            tokens = torch.cat([tokens, torch.multinomial(probs, 1, generator=generator)], -1)
+        return tokens
+
+    def token_log_probs(policy: TinyTransformer, tokens: torch.Tensor) -> torch.Tensor:
+        logits = policy(tokens[:, :-1])[:, prompt_length - 1 :]
+        return torch.gather(F.log_softmax(logits, -1), -1, tokens[:, prompt_length:, None]).squeeze(-1)
+
+    def plain_ppo() -> int:
+        generator = torch.Generator().manual_seed(0)
+        policy = TinyTransformer(model_config)
+        reference, critic = frozen_copy(policy), copy.deepcopy(policy)
+        optimizer, critic_optimizer = torch.optim.Adam(policy.parameters(), lr=1e-4), torch.optim.Adam(critic.parameters(), lr=1e-4)
+        for _ in range(iterations):
+            with torch.no_grad():
+                tokens = sample(policy, world.sample_prompts(batch, generator), generator)
+                old = token_log_probs(policy, tokens)
+                rewards = -beta * (old - token_log_probs(reference, tokens))
+                rewards[:, -1] += world.gold_reward(tokens[:, :prompt_length], tokens[:, prompt_length:]).float()
+                values = critic.value_head(critic.features(tokens[:, :-1])).squeeze(-1)[:, prompt_length - 1 :]
+                advantages, running = torch.zeros_like(rewards), torch.zeros(batch)
+                for h in reversed(range(horizon)):
+                    next_value = values[:, h + 1] if h + 1 < horizon else torch.zeros(batch)
+                    running = rewards[:, h] + next_value - values[:, h] + 0.95 * running
+                    advantages[:, h] = running
+                returns = advantages + values
+                advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            for _ in range(epochs):
+                ratio = (token_log_probs(policy, tokens) - old).exp()
+                policy_loss = torch.max(-advantages * ratio, -advantages * ratio.clamp(0.8, 1.2)).mean()
+                new_values = critic.value_head(critic.features(tokens[:, :-1])).squeeze(-1)[:, prompt_length - 1 :]
+                clipped = values + (new_values - values).clamp(-0.2, 0.2)
+                value_loss = 0.5 * torch.max((new_values - returns) ** 2, (clipped - returns) ** 2).mean()
+                optimizer.zero_grad()
+                critic_optimizer.zero_grad()
+                (policy_loss + 0.1 * value_loss).backward()
+                optimizer.step()
+                critic_optimizer.step()
+        return iterations * batch * horizon
+
+    def lit_irl_ppo() -> int:
+        fit(PPO(world_config, model_config, beta=beta, batch_size=batch, eval_prompts=batch,
+                training=TrainingConfig(total_steps=iterations * epochs, log_every=10**9)))  # fmt: skip
+        return iterations * batch * horizon
+
+    policy_steps, reward_steps, samples, demos = 20, 5, 4, 1000
+    irl_rounds = max(iterations // 10, 1)
+
+    def plain_irl() -> int:
+        generator = torch.Generator().manual_seed(0)
+        policy = TinyTransformer(model_config)
+        reference, reward = frozen_copy(policy), copy.deepcopy(policy)
+        demo_prompts = world.sample_prompts(demos, generator)
+        demo_tokens = torch.cat([demo_prompts, world.sample_responses(demo_prompts, generator)], -1)
+        optimizer, reward_optimizer = torch.optim.Adam(policy.parameters(), lr=1e-4), torch.optim.Adam(reward.parameters(), lr=1e-4)
+
+        def score(tokens: torch.Tensor) -> torch.Tensor:
+            return reward.value_head(reward.features(tokens)).squeeze(-1)[:, -1]
+
+        for _ in range(irl_rounds):
+            for _ in range(policy_steps):
+                with torch.no_grad():
+                    tokens = sample(policy, world.sample_prompts(batch, generator).repeat_interleave(samples, 0), generator)
+                log_probs = token_log_probs(policy, tokens).sum(-1)
+                with torch.no_grad():
+                    rewards = (score(tokens) - 0.1 * (log_probs - token_log_probs(reference, tokens).sum(-1))).view(-1, samples)
+                    advantages = rewards - (rewards.sum(-1, keepdim=True) - rewards) / (samples - 1)
+                loss = -(advantages.flatten() * log_probs).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            with torch.no_grad():
+                rejected = sample(policy, demo_tokens[:, :prompt_length], generator)
+            for _ in range(reward_steps):
+                rows = torch.randint(0, demos, (batch,))
+                loss = -(score(demo_tokens[rows]) - score(rejected[rows])).mean()
+                reward_optimizer.zero_grad()
+                loss.backward()
+                reward_optimizer.step()
+        return irl_rounds * (policy_steps * batch * samples + demos) * horizon
+
+    def lit_irl_irl() -> int:
+        fit(IRL(world_config, model_config, num_demonstrations=demos, policy_steps=policy_steps, reward_steps=reward_steps, rloo_samples=samples,
+                batch_size=batch, eval_prompts=batch, training=TrainingConfig(total_steps=irl_rounds * (policy_steps + reward_steps), log_every=10**9)))  # fmt: skip
+        return irl_rounds * (policy_steps * batch * samples + demos) * horizon
+
+    return {
+        "ppo": interleaved({"plain PyTorch token-level PPO loop (reference)": plain_ppo, "lit_irl sequence PPO, Trainer.fit": lit_irl_ppo}, repeats),
+        "irl": interleaved({"plain PyTorch IRL loop, RLOO + reward steps (reference)": plain_irl, "lit_irl sequence IRL, Trainer.fit": lit_irl_irl}, repeats),
+    }
+
+
 # ---------------------------------------------------------------- world model
 def bench_world_model_training(env_id: str, steps: int, repeats: int) -> dict[str, float]:
     """Gradient steps of a 7-member 4x200 SiLU Gaussian ensemble, batch 256 per member: one batched
@@ -684,13 +799,19 @@ def main() -> None:
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
-    parser.add_argument("--only", choices=["sac", "ppo", "bc", "world_model"], help="one learner's measurements only")
+    parser.add_argument("--only", choices=["sac", "ppo", "bc", "world_model", "sequence"], help="one learner's measurements only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     np.random.seed(0)
     repeats = 3 if args.quick else 7
     print(f"lit_irl throughput on {args.env}, torch {torch.__version__}, {args.threads} thread(s); median of {repeats} interleaved repeats")
+    if args.only in (None, "sequence"):
+        rates = bench_sequence(5 if args.quick else 20, repeats)
+        report("sequence-level PPO on the tiny transformer (batch 64, H 12, 4 epochs): response tokens sampled/s", "tok/s", rates["ppo"])
+        report("sequence-level IRL (20 RLOO steps x 256 responses + 5 reward steps per round): response tokens/s", "tok/s", rates["irl"])
+    if args.only == "sequence":
+        return
     if args.only in (None, "world_model"):
         report("world-model ensemble training, 7 x (4 x 200) SiLU, batch 256 per member: member gradient steps/s", "steps/s",
                bench_world_model_training(args.env, 10 if args.quick else 30, repeats))

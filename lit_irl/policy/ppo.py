@@ -113,6 +113,21 @@ def generalized_advantages(
     return advantages_t, advantages_t + values
 
 
+def clipped_policy_loss(log_ratio: torch.Tensor, advantage: torch.Tensor, clip: float) -> torch.Tensor:
+    """PPO's clipped surrogate, to minimize: ``mean max(-A rho, -A clip(rho, 1 - clip, 1 + clip))``."""
+    ratio = log_ratio.exp()
+    return torch.max(-advantage * ratio, -advantage * ratio.clamp(1 - clip, 1 + clip)).mean()
+
+
+def clipped_value_loss(value: torch.Tensor, old_value: torch.Tensor, returns: torch.Tensor, clip: float | None) -> torch.Tensor:
+    """``0.5 mean max((V - R)^2, (V_clipped - R)^2)``, ``V_clipped`` within ``clip`` of the rollout's value
+    (``clip`` None: the plain squared error)."""
+    if clip is None:
+        return 0.5 * (value - returns).pow(2).mean()
+    clipped = old_value + (value - old_value).clamp(-clip, clip)
+    return 0.5 * torch.max((value - returns).pow(2), (clipped - returns).pow(2)).mean()
+
+
 def ppo_losses(
     actor: nn.Module,
     value: torch.Tensor,
@@ -128,12 +143,8 @@ def ppo_losses(
     advantage = batch["advantage"]
     if config.normalize_advantages and advantage.numel() > 1:
         advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-    policy_loss = torch.max(-advantage * ratio, -advantage * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)).mean()
-    if config.clip_value_loss:
-        clipped = batch["value"] + (value - batch["value"]).clamp(-config.clip_coef, config.clip_coef)
-        value_loss = 0.5 * torch.max((value - batch["return"]).pow(2), (clipped - batch["return"]).pow(2)).mean()
-    else:
-        value_loss = 0.5 * (value - batch["return"]).pow(2).mean()
+    policy_loss = clipped_policy_loss(log_ratio, advantage, config.clip_coef)
+    value_loss = clipped_value_loss(value, batch["value"], batch["return"], config.clip_coef if config.clip_value_loss else None)
     # Exact for the Gaussian actor; for the squashed one a reparameterized one-sample estimate.
     entropy = actor.entropy(batch["obs"]).mean() if hasattr(actor, "entropy") else -actor(batch["obs"])[1].mean()
     loss = policy_loss + config.value_coef * value_loss - config.entropy_coef * entropy

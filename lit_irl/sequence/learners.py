@@ -24,7 +24,7 @@ from lit_irl.algos.offline import OfflineLearner
 from lit_irl.data.collect import derive_seed
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.sequence.demonstrations import expert_demonstrations
-from lit_irl.sequence.model import TinyTransformer, TransformerConfig, frozen_copy, language_model_loss
+from lit_irl.sequence.model import TinyTransformer, TransformerConfig, frozen_copy, language_model_loss, reward_copy
 from lit_irl.sequence.policy_steps import PolicyUpdate, PPOConfig, SequenceReward
 from lit_irl.sequence.world import SyntheticWorld, WorldConfig
 
@@ -336,7 +336,7 @@ class IRL(SequenceLearner):
         self.reward_loss_form, self.reward_init, self.kl_reference, self.accumulate_pairs = reward_loss, reward_init, kl_reference, accumulate_pairs
         self.rejected_temperature, self.reward_head, self.beta = rejected_temperature, reward_head, beta
         self.policy_steps, self.reward_steps, self.reward_lr, self.critic_lr = policy_steps, reward_steps, reward_lr, ppo.critic_lr
-        self.reward = copy.deepcopy(self.policy)  # a separate parameter set, from the policy's start
+        self.reward = reward_copy(self.policy)  # a separate parameter set from the policy's start, rewarding 0 at first
         self.initial_reward = frozen_copy(self.reward)
         # PPO's critic starts as the reward model (thesis Table 5.6); its own parameter set.
         self.critic = copy.deepcopy(self.reward) if policy_update == "ppo" else None

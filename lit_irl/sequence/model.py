@@ -99,6 +99,15 @@ class TinyTransformer(nn.Module):
         raise LitIRLError(f"reward head must be last or additive, got {head!r}")
 
 
+def reward_copy(model: TinyTransformer) -> TinyTransformer:
+    """A reward model from a policy: a separate copy of its body with the value head zeroed, so that the
+    reward starts at 0 everywhere (the KL-regularised optimum is then the start policy itself)."""
+    reward = copy.deepcopy(model).requires_grad_(True)
+    nn.init.zeros_(reward.value_head.weight)
+    nn.init.zeros_(reward.value_head.bias)
+    return reward
+
+
 def frozen_copy(model: TinyTransformer) -> TinyTransformer:
     """A separate, frozen parameter set (the reference policy)."""
     return copy.deepcopy(model).requires_grad_(False).eval()

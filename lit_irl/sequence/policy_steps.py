@@ -20,6 +20,7 @@ from typing import Any, Callable
 import torch
 
 from lit_irl.errors import LitIRLError, check_positive
+from lit_irl.policy.ppo import clipped_policy_loss, clipped_value_loss, generalized_advantages
 from lit_irl.sequence.model import TinyTransformer
 
 SequenceReward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (prompts, responses) -> (n,)
@@ -36,17 +37,16 @@ def rloo_loss(log_probs: torch.Tensor, rewards: torch.Tensor) -> tuple[torch.Ten
     return -(advantages.detach() * log_probs).mean(), advantages
 
 
-def generalized_advantages(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+def token_advantages(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
     """GAE over response tokens: ``rewards`` and ``values`` ``(B, H)`` (``values[:, h]`` the value before
-    token ``h``; the response ends after ``H``: no bootstrap). Returns (advantages, returns = A + V)."""
-    advantages = torch.zeros_like(rewards)
-    running = torch.zeros_like(rewards[:, 0])
-    for h in reversed(range(rewards.shape[1])):
-        next_value = values[:, h + 1] if h + 1 < rewards.shape[1] else torch.zeros_like(running)
-        delta = rewards[:, h] + gamma * next_value - values[:, h]
-        running = delta + gamma * lam * running
-        advantages[:, h] = running
-    return advantages, advantages + values
+    token ``h``); the response ends after ``H`` (no bootstrap). The MuJoCo PPO's
+    :func:`~lit_irl.policy.ppo.generalized_advantages` with tokens as time and the last one terminal.
+    Returns (advantages, returns = A + V)."""
+    next_values = torch.cat([values[:, 1:], torch.zeros_like(values[:, :1])], -1)
+    end = torch.zeros_like(rewards, dtype=torch.bool)
+    end[:, -1] = True
+    advantages, returns = generalized_advantages(rewards.T, values.T, next_values.T, end.T, end.T, gamma, lam)
+    return advantages.T, returns.T
 
 
 def best_of_n(
@@ -125,7 +125,7 @@ class TokenPPO:
         token_rewards = -self.beta * kl
         token_rewards[:, -1] += score
         values = token_values(critic, prompts, responses)
-        advantages, returns = generalized_advantages(token_rewards, values, c.gamma, c.lam)
+        advantages, returns = token_advantages(token_rewards, values, c.gamma, c.lam)
         if c.whiten:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         order = torch.stack([torch.randperm(prompts.shape[0], generator=generator) for _ in range(c.epochs)])
@@ -142,13 +142,11 @@ class TokenPPO:
         rows = data["order"][epoch].chunk(c.minibatches)[part]
         prompts, responses = data["prompts"][rows], data["responses"][rows]
         advantages, old_values, returns = data["advantages"][rows], data["values"][rows], data["returns"][rows]
-        ratio = (policy.response_log_probs(prompts, responses) - data["log_probs"][rows]).exp()
-        policy_loss = torch.max(-advantages * ratio, -advantages * ratio.clamp(1 - c.clip, 1 + c.clip)).mean()
-        values = token_values(critic, prompts, responses)
-        clipped = old_values + (values - old_values).clamp(-c.value_clip, c.value_clip)
-        value_loss = 0.5 * torch.max((values - returns) ** 2, (clipped - returns) ** 2).mean()
+        log_ratio = policy.response_log_probs(prompts, responses) - data["log_probs"][rows]
+        policy_loss = clipped_policy_loss(log_ratio, advantages, c.clip)
+        value_loss = clipped_value_loss(token_values(critic, prompts, responses), old_values, returns, c.value_clip)
         stats = {"ppo/policy_loss": policy_loss.detach(), "ppo/value_loss": value_loss.detach(),
-                 "ppo/clip_fraction": ((ratio - 1).abs() > c.clip).float().mean().detach()}  # fmt: skip
+                 "ppo/clip_fraction": ((log_ratio.detach().exp() - 1).abs() > c.clip).float().mean()}  # fmt: skip
         return policy_loss + c.value_coef * value_loss, stats
 
     def state(self) -> dict[str, Any]:

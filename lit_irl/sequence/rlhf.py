@@ -16,7 +16,7 @@ from lit_irl.checkpoint_io import load_checkpoint_file
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.sequence.learners import SequenceLearner, bradley_terry_pairs
 from lit_irl.sequence.losses import irl_reward_loss
-from lit_irl.sequence.model import TinyTransformer, TransformerConfig, frozen_copy
+from lit_irl.sequence.model import TinyTransformer, TransformerConfig, frozen_copy, reward_copy
 from lit_irl.sequence.policy_steps import PolicyUpdate, PPOConfig, SequenceReward
 from lit_irl.data.collect import derive_seed
 from lit_irl.sequence.world import WorldConfig
@@ -52,7 +52,7 @@ class RewardModel(SequenceLearner):
         if reward_head not in REWARD_HEADS:
             raise LitIRLError(f"reward_head must be one of {', '.join(REWARD_HEADS)}, got {reward_head!r}")
         self.reward_head = reward_head
-        self.reward = copy.deepcopy(self.policy).requires_grad_(True)
+        self.reward = reward_copy(self.policy)
         self.policy.requires_grad_(False)
         generator = torch.Generator().manual_seed(derive_seed(training.seed, 96))
         self.pair_prompts, self.preferred, self.rejected = bradley_terry_pairs(self.world, self.reference, num_pairs, label_temperature, generator)
