@@ -24,7 +24,7 @@ from lit_irl.algos.offline import OfflineLearner
 from lit_irl.data.collect import derive_seed
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.sequence.demonstrations import expert_demonstrations
-from lit_irl.sequence.model import TinyTransformer, TransformerConfig, frozen_copy, language_model_loss, reward_copy
+from lit_irl.sequence.model import CausalPolicy, TransformerConfig, build_model, frozen_copy, language_model_loss, reward_copy
 from lit_irl.sequence.policy_steps import PolicyUpdate, PPOConfig, SequenceReward
 from lit_irl.sequence.world import SyntheticWorld, WorldConfig
 
@@ -34,7 +34,8 @@ class SequenceLearner(ReportEvaluation, OfflineLearner):
 
     Args:
         world: the synthetic language (its seed fixes its tables).
-        model: the transformer's sizes (``vocab`` and a ``context`` of at least prompt + response).
+        model: the transformer's sizes (``vocab`` and a ``context`` of at least prompt + response), or with
+            ``model.hf`` a Hugging Face causal LM (:class:`~lit_irl.sequence.hf.HFModelConfig`).
         init_from: a sequence learner's checkpoint whose policy this one starts from (and keeps, frozen,
             as its reference); ``None``: a fresh transformer.
         lr: Adam step size of the policy.
@@ -62,9 +63,9 @@ class SequenceLearner(ReportEvaluation, OfflineLearner):
         if model.context < world.prompt_length + world.horizon:
             raise LitIRLError(f"model.context ({model.context}) must hold a prompt and a response ({world.prompt_length} + {world.horizon} tokens)")
         self.world = SyntheticWorld(world)
-        self.policy = TinyTransformer(model)
+        self.policy = build_model(model)
         if init_from is not None:
-            self.policy.load_state_dict(load_sequence_policy(init_from, model))
+            self.policy.load_state_dict(load_sequence_policy(init_from, self.policy))
         self.reference = frozen_copy(self.policy)
         self.lr, self.batch_size = lr, batch_size
         self.eval_set = self.world.sample_prompts(eval_prompts, torch.Generator().manual_seed(derive_seed(training.seed, 99)))
@@ -142,8 +143,8 @@ def policy_report(
     return report
 
 
-def load_sequence_policy(path: str | Path, model: TransformerConfig) -> dict[str, torch.Tensor]:
-    """The policy weights of a sequence learner's checkpoint, checked against ``model``."""
+def load_sequence_policy(path: str | Path, policy: CausalPolicy) -> dict[str, torch.Tensor]:
+    """The policy weights of a sequence learner's checkpoint, checked against ``policy``'s sizes."""
     from lit_irl.checkpoint_io import load_checkpoint_file
 
     state = load_checkpoint_file(path)
@@ -151,9 +152,8 @@ def load_sequence_policy(path: str | Path, model: TransformerConfig) -> dict[str
     weights = {k[len("policy.") :]: v for k, v in state.get("state_dict", {}).items() if k.startswith("policy.")}
     if "sequence_world" not in identity or not weights:
         raise LitIRLError(f"{path} is not a sequence learner's checkpoint (Pretrain, SFT, ...); pass its runs/<run>/checkpoints/last.ckpt")
-    expected = TinyTransformer(model).state_dict()
-    if {k: tuple(v.shape) for k, v in weights.items()} != {k: tuple(v.shape) for k, v in expected.items()}:
-        raise LitIRLError(f"the policy of {path} has other sizes than this config's model ({model}); use the model config it was trained with")
+    if {k: tuple(v.shape) for k, v in weights.items()} != {k: tuple(v.shape) for k, v in policy.state_dict().items()}:
+        raise LitIRLError(f"the policy of {path} has other sizes than this config's model; use the model config it was trained with")
     return weights
 
 
@@ -415,7 +415,7 @@ class IRL(SequenceLearner):
 
 
 def bradley_terry_pairs(
-    world: SyntheticWorld, policy: TinyTransformer, n: int, label_temperature: float, generator: torch.Generator
+    world: SyntheticWorld, policy: CausalPolicy, n: int, label_temperature: float, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``n`` preference pairs: prompts, two responses of ``policy`` each, labelled by a Bradley-Terry draw
     on the gold reward, ``P(a > b) = sigmoid((r*(a) - r*(b)) / label_temperature)``: (prompts, preferred, rejected)."""

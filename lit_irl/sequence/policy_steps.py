@@ -21,7 +21,7 @@ import torch
 
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.policy.ppo import clipped_policy_loss, clipped_value_loss, generalized_advantages
-from lit_irl.sequence.model import TinyTransformer
+from lit_irl.sequence.model import CausalPolicy
 
 SequenceReward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (prompts, responses) -> (n,)
 POLICY_UPDATES = ("rloo", "ppo", "best_of_n")
@@ -50,7 +50,7 @@ def token_advantages(rewards: torch.Tensor, values: torch.Tensor, gamma: float, 
 
 
 def best_of_n(
-    policy: TinyTransformer, prompts: torch.Tensor, horizon: int, n: int, reward: SequenceReward, generator: torch.Generator
+    policy: CausalPolicy, prompts: torch.Tensor, horizon: int, n: int, reward: SequenceReward, generator: torch.Generator
 ) -> torch.Tensor:
     """For each prompt the highest-``reward`` response of ``n`` samples of ``policy``: ``(B, horizon)``."""
     if n < 2:
@@ -93,7 +93,7 @@ class PPOConfig:
             raise LitIRLError(f"ppo.value_coef must be >= 0, got {self.value_coef}")
 
 
-def token_values(critic: TinyTransformer, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+def token_values(critic: CausalPolicy, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
     """``V`` before each response token ``(B, H)``: the critic's value head at the position that predicts it."""
     tokens = torch.cat([prompts, responses], -1)[:, :-1]
     return critic.value_head(critic.features(tokens)).squeeze(-1)[:, prompts.shape[-1] - 1 :]
@@ -115,7 +115,7 @@ class TokenPPO:
         return self.config.epochs * self.config.minibatches
 
     @torch.no_grad()
-    def collect(self, policy: TinyTransformer, reference: TinyTransformer, critic: TinyTransformer, prompts: torch.Tensor,
+    def collect(self, policy: CausalPolicy, reference: CausalPolicy, critic: CausalPolicy, prompts: torch.Tensor,
                 horizon: int, reward: SequenceReward, generator: torch.Generator) -> dict[str, torch.Tensor]:  # fmt: skip
         c = self.config
         responses = policy.sample(prompts, horizon, generator)
@@ -134,7 +134,7 @@ class TokenPPO:
         self.updates = 0
         return self.rollout
 
-    def loss(self, policy: TinyTransformer, critic: TinyTransformer) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def loss(self, policy: CausalPolicy, critic: CausalPolicy) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The clipped objective on the next minibatch of the rollout in flight."""
         c, data = self.config, self.rollout
         assert data is not None

@@ -16,7 +16,7 @@ from lit_irl.checkpoint_io import load_checkpoint_file
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.sequence.learners import SequenceLearner, bradley_terry_pairs
 from lit_irl.sequence.losses import irl_reward_loss
-from lit_irl.sequence.model import TinyTransformer, TransformerConfig, frozen_copy, reward_copy
+from lit_irl.sequence.model import CausalPolicy, TransformerConfig, build_model, frozen_copy, reward_copy
 from lit_irl.sequence.policy_steps import PolicyUpdate, PPOConfig, SequenceReward
 from lit_irl.data.collect import derive_seed
 from lit_irl.sequence.world import WorldConfig
@@ -77,7 +77,7 @@ class RewardModel(SequenceLearner):
         self.end_step({"loss/reward": loss.detach(), "reward/train_accuracy": (preferred > rejected).float().mean().detach()}, steps)
 
 
-def load_sequence_reward(path: str, model: TransformerConfig) -> TinyTransformer:
+def load_sequence_reward(path: str, model: TransformerConfig) -> CausalPolicy:
     """The frozen reward model of a sequence learner's checkpoint that learns one (RewardModel, IRL, AIHF)."""
     state = load_checkpoint_file(path)
     identity = state.get("lit_irl", {}) if isinstance(state, dict) else {}
@@ -86,7 +86,7 @@ def load_sequence_reward(path: str, model: TransformerConfig) -> TinyTransformer
         raise LitIRLError(f"{path} is not a sequence learner's checkpoint; pass a RewardModel, IRL or AIHF run's last.ckpt (or reward_from: gold)")
     if not weights:
         raise LitIRLError(f"{path} ({identity.get('algo')}) holds no reward model; pass a RewardModel, IRL or AIHF run's last.ckpt (or reward_from: gold)")
-    reward = TinyTransformer(model)
+    reward = build_model(model)
     try:
         reward.load_state_dict(weights)
     except RuntimeError:
