@@ -135,9 +135,13 @@ def final(spec: Spec, metric: str) -> float | None:
 
 
 def cells(specs: list[Spec], metrics: tuple[str, ...] = METRICS) -> tuple[list[str], dict]:
+    """The row of ``specs`` (one per seed): seeds evaluated, then mean ± std of each metric; and its data
+    (per-seed values, ``seeds`` and ``env_steps``, the longest run's gradient steps, as the results page reads them)."""
     values = {m: [v for spec in specs if (v := final(spec, m)) is not None] for m in metrics}
     done = len(values["gold_reward"])
-    return [str(done), *(f"{np.mean(v):.3f} ± {np.std(v):.3f}" if v else "-" for v in values.values())], values
+    steps = [points[-1][0] for spec in specs if (points := spec.run().scalars("eval/gold_reward"))]
+    row = [str(done), *(f"{np.mean(v):.3f} ± {np.std(v):.3f}" if v else "-" for v in values.values())]
+    return row, {**values, "seeds": done, "env_steps": max(steps, default=0)}
 
 
 def tabular_oracle(seeds: list[int], n: int, horizon: int = HORIZON) -> dict[str, list[float]]:
@@ -178,7 +182,7 @@ def report(seeds: list[int], demos: list[int], pairs: list[int], horizons: list[
             table[f"{title}: {name}"] = values
             rows.append([name, *row])
         for name, values in extra:
-            table[f"{title}: {name}"] = values
+            table[f"{title}: {name}"] = {**values, "seeds": len(values["gold_reward"]), "env_steps": 0}
             rows.append([name, str(len(values["gold_reward"])), *(f"{np.mean(values[m]):.3f} ± {np.std(values[m]):.3f}" for m in METRICS[:4]), "-"])
         lines.extend([f"## {title}", "", *markdown_table(header, rows), ""])
 

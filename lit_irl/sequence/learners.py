@@ -45,6 +45,7 @@ class SequenceLearner(ReportEvaluation, OfflineLearner):
     """
 
     report_title = "on held-out prompts"
+    learns_reward = False  # whether learned_reward() is one (the report's reward metrics)
 
     def __init__(
         self,
@@ -71,7 +72,7 @@ class SequenceLearner(ReportEvaluation, OfflineLearner):
         self.eval_set = self.world.sample_prompts(eval_prompts, torch.Generator().manual_seed(derive_seed(training.seed, 99)))
         # Held-out pairs for the reward metrics: two responses of the start policy per prompt.
         pair_generator = torch.Generator().manual_seed(derive_seed(training.seed, 95))
-        self.eval_pairs = tuple(self.reference.sample(self.eval_set, world.horizon, pair_generator) for _ in range(2))
+        self.eval_pairs = tuple(self.reference.sample(self.eval_set, world.horizon, pair_generator) for _ in range(2)) if self.learns_reward else ()
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.policy.parameters(), lr=self.lr)
@@ -353,6 +354,8 @@ class IRL(SequenceLearner):
     def sequence_reward(self, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
         return self.reward.sequence_reward(prompts, responses, self.reward_head)
 
+    learns_reward = True
+
     def learned_reward(self) -> SequenceReward:
         return self.sequence_reward
 
@@ -433,6 +436,7 @@ class DirectPreferenceLearner(SequenceLearner):
     report scores."""
 
     beta: float
+    learns_reward = True
 
     def implicit_reward(self, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():

@@ -63,6 +63,8 @@ class RewardModel(SequenceLearner):
     def sequence_reward(self, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
         return self.reward.sequence_reward(prompts, responses, self.reward_head)
 
+    learns_reward = True
+
     def learned_reward(self) -> SequenceReward:
         return self.sequence_reward
 

@@ -59,6 +59,7 @@ class WorldConfig:
             raise LitIRLError(f"beta_expert must be > 0 (or null to calibrate it), got {self.beta_expert}")
 
 
+_CALIBRATED: dict[tuple, float] = {}  # beta_E of each world configuration calibrated in this process
 RewardTables = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # bigram W (a, b), topical U (t, b), final E (t, b)
 
 
@@ -93,7 +94,13 @@ class SyntheticWorld:
         self.bigram = scale * torch.randn(v, v, generator=g, dtype=torch.float64)  # W(a, b)
         self.topical = scale * torch.randn(v, v, generator=g, dtype=torch.float64)  # U(t, b)
         self.final = scale * torch.randn(v, v, generator=g, dtype=torch.float64)  # E(t, b)
-        self.beta = config.beta_expert if config.beta_expert is not None else self.calibrate_beta(config.target_kl)
+        if config.beta_expert is not None:
+            self.beta = config.beta_expert
+        else:  # every learner of a run builds the same world: calibrate it once per process
+            key = tuple(sorted(vars(config).items()))
+            if key not in _CALIBRATED:
+                _CALIBRATED[key] = self.calibrate_beta(config.target_kl)
+            self.beta = _CALIBRATED[key]
         self.log_policy, self.log_partition = self.soft_recursion(self.beta)
 
     # ------------------------------------------------------------------ the expert
