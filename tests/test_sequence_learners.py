@@ -155,6 +155,11 @@ def test_rlhf_reward_model_then_ppo_resume_exactly(tmp_path: Path, base: Path):
     rm = fit("reward_model", tmp_path / "rm", 100, "--model.init_args.init_from", str(base), "--model.init_args.num_pairs", "64",
              "--model.init_args.batch_size", "16", "--model.init_args.lr", "1e-3")  # fmt: skip
     runs = {"rm": rm.parents[1]}
+    rm_state = torch.load(rm, weights_only=False)
+    best = rm_state["collection"][0]["best"]
+    assert 0 < best["step"] <= 100 and best["loss"] < 0.6932, "early stopping on the held-out pairs' Bradley-Terry loss (log 2 at the zero start)"
+    reward = {k[len("reward."):]: v for k, v in rm_state["state_dict"].items() if k.startswith("reward.")}
+    assert all(torch.equal(reward[k], v) for k, v in best["weights"].items()), "the run ends with the best check's reward"
     accuracy = logged_scalars(runs["rm"], "eval/reward_pair_accuracy")
     assert accuracy and 0 <= accuracy[-1][1] <= 1 and logged_scalars(runs["rm"], "eval/reward_gold_correlation")
     # 3 PPO epochs per rollout: the resume at step 100 falls inside a rollout, which the checkpoint carries.

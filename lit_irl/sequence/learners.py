@@ -158,6 +158,60 @@ def load_sequence_policy(path: str | Path, policy: CausalPolicy) -> dict[str, to
     return weights
 
 
+class HeldOutStopping:
+    """Early stopping on held-out data of the learner's own kind (card sequence.md §4.2 c: tuned on the
+    training data alone, never on the gold reward): every ``check_every`` steps ``held_out_loss()`` is
+    measured and the weights of ``stopped_module()`` at the best check are kept; training stops after
+    ``patience`` checks without improvement, or at the budget, with those weights. The state is part of
+    the run state: a resumed run continues (or stays stopped) exactly."""
+
+    check_every: int
+    patience: int
+    best: dict[str, Any]
+
+    def init_stopping(self, check_every: int, patience: int, enabled: bool) -> None:
+        check_positive(check_every=check_every, patience=patience)
+        self.check_every, self.patience, self.stopping = check_every, patience, enabled
+        self.best = {"loss": math.inf, "step": 0, "weights": None, "bad_checks": 0}
+
+    def held_out_loss(self) -> float:
+        raise NotImplementedError
+
+    def stopped_module(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.stopping and self.best["bad_checks"] >= self.patience
+
+    def check_after(self, step: int) -> bool:
+        """After gradient step ``step``: a check if one is due; whether the run ends here (the best weights restored)."""
+        if not self.stopping or (step % self.check_every and step != self.total_steps):
+            return False
+        loss = self.held_out_loss()
+        module = self.stopped_module()
+        if loss < self.best["loss"]:
+            self.best.update(loss=loss, step=step, weights={k: v.clone() for k, v in module.state_dict().items()}, bad_checks=0)
+        else:
+            self.best["bad_checks"] += 1
+        if self.stopped_early or step == self.total_steps:
+            module.load_state_dict(self.best["weights"])
+            return True
+        return False
+
+    def stopping_stats(self, prefix: str) -> dict[str, torch.Tensor]:
+        if not self.stopping:
+            return {}
+        return {f"{prefix}/heldout_loss": torch.tensor(self.held_out_loss()), f"{prefix}/best_step": torch.tensor(float(self.best["step"]))}
+
+    def run_state(self) -> dict[str, Any]:
+        return {**super().run_state(), "best": self.best}  # type: ignore[misc]
+
+    def load_run_state(self, state: dict[str, Any]) -> None:
+        super().load_run_state(state)  # type: ignore[misc]
+        self.best = state["best"]
+
+
 class Pretrain(SequenceLearner):
     """The base language model: next-token cross-entropy on every token of prompts and responses of
     ``pi_0`` (fresh samples each step). The reference policy of every other learner starts here."""
@@ -173,7 +227,7 @@ class Pretrain(SequenceLearner):
         self.end_step({"loss/lm": loss.detach()}, steps)
 
 
-class SFT(SequenceLearner):
+class SFT(HeldOutStopping, SequenceLearner):
     """Supervised fine-tuning: next-token cross-entropy on the response tokens of ``num_demonstrations``
     expert demonstrations (drawn once from the expert with the run's seed, or read from the
     ``demonstrations`` file), minibatches drawn with replacement.
@@ -204,7 +258,7 @@ class SFT(SequenceLearner):
         training: TrainingConfig = TrainingConfig(total_steps=2_000, log_every=100),
     ) -> None:
         super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
-        check_positive(num_demonstrations=num_demonstrations, check_every=check_every, patience=patience)
+        check_positive(num_demonstrations=num_demonstrations)
         if not 0 <= validation_fraction < 1:
             raise LitIRLError(f"validation_fraction must lie in [0, 1), got {validation_fraction}")
         prompts, responses = expert_demonstrations(self.world, num_demonstrations, training.seed, demonstrations)
@@ -213,52 +267,31 @@ class SFT(SequenceLearner):
             raise LitIRLError(f"{len(prompts)} demonstrations are too few to hold out {validation_fraction:.0%}; use more or validation_fraction: 0")
         sequences = torch.cat([prompts, responses], -1)
         self.demonstrations, self.validation = sequences[held_out:], sequences[:held_out]
-        self.check_every, self.patience = check_every, patience
-        self.best: dict[str, Any] = {"nll": math.inf, "step": 0, "weights": None, "bad_checks": 0}
+        self.init_stopping(check_every, patience, enabled=held_out > 0)
 
     @torch.no_grad()
-    def validation_nll(self) -> float:
+    def held_out_loss(self) -> float:
+        """Per-token negative log-likelihood of the held-out demonstrations."""
         return float(language_model_loss(self.policy, self.validation.to(self.device), prompt_length=self.world.config.prompt_length))
 
-    def check(self, step: int) -> bool:
-        """A held-out check after ``step`` steps; whether to stop."""
-        nll = self.validation_nll()
-        if nll < self.best["nll"]:
-            self.best.update(nll=nll, step=step, weights={k: v.clone() for k, v in self.policy.state_dict().items()}, bad_checks=0)
-        else:
-            self.best["bad_checks"] += 1
-        return self.best["bad_checks"] >= self.patience
+    def stopped_module(self) -> torch.nn.Module:
+        return self.policy
 
     def training_step(self, batch: int, batch_idx: int) -> None:
-        if len(self.validation) and self.best["bad_checks"] >= self.patience:  # resumed after it stopped early: it stays stopped
+        if self.stopped_early:  # resumed after it stopped: it stays stopped
             self.trainer.should_stop = True
             return
-        optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
-        stop = False
-        for step in range(self.progress + 1, self.progress + steps + 1):
+        optimizer, done = self.optimizers(), 0
+        for step in range(self.progress + 1, self.progress + self.gradient_steps_this_batch() + 1):
             sequences = self.sample({"tokens": self.demonstrations}, self.batch_size)["tokens"]
             loss = language_model_loss(self.policy, sequences, prompt_length=self.world.config.prompt_length)
             self.optimizer_step(loss, optimizer, name="loss/sft")
-            if len(self.validation) and (step % self.check_every == 0 or step == self.total_steps):
-                stop = self.check(step)
-                if stop or step == self.total_steps:
-                    self.policy.load_state_dict(self.best["weights"])  # the best check's weights end the run
-                    steps = step - self.progress
-                    break
-        stats = {"loss/sft": loss.detach()}
-        if len(self.validation):
-            stats.update({"sft/heldout_nll_per_token": torch.tensor(self.best["nll"] if stop else self.validation_nll()),
-                          "sft/best_step": torch.tensor(float(self.best["step"]))})  # fmt: skip
-        self.end_step(stats, steps)
-        if stop:
+            done += 1
+            if self.check_after(step):
+                break
+        self.end_step({"loss/sft": loss.detach(), **self.stopping_stats("sft")}, done)
+        if self.stopped_early:
             self.trainer.should_stop = True
-
-    def run_state(self) -> dict[str, Any]:
-        return {**super().run_state(), "best": self.best}
-
-    def load_run_state(self, state: dict[str, Any]) -> None:
-        super().load_run_state(state)
-        self.best = state["best"]
 
 
 class IRL(SequenceLearner):

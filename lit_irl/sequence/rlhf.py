@@ -7,6 +7,7 @@ expert's temperature and the base language as reference its optimum is the exper
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import torch
@@ -14,7 +15,7 @@ import torch
 from lit_irl.algos.learner import TrainingConfig
 from lit_irl.checkpoint_io import load_checkpoint_file
 from lit_irl.errors import LitIRLError, check_positive
-from lit_irl.sequence.learners import SequenceLearner, bradley_terry_pairs
+from lit_irl.sequence.learners import HeldOutStopping, SequenceLearner, bradley_terry_pairs
 from lit_irl.sequence.losses import irl_reward_loss
 from lit_irl.sequence.model import CausalPolicy, TransformerConfig, build_model, frozen_copy, reward_copy
 from lit_irl.sequence.policy_steps import PolicyUpdate, PPOConfig, SequenceReward
@@ -24,15 +25,19 @@ from lit_irl.sequence.world import WorldConfig
 REWARD_HEADS = ("last", "additive")
 
 
-class RewardModel(SequenceLearner):
+class RewardModel(HeldOutStopping, SequenceLearner):
     """The RM stage of RLHF: a reward model (a copy of the start policy, ``init_from``: SFT, with its
-    value head read at the last response token or summed, ``reward_head``) fitted by the Bradley-Terry
-    loss on ``num_pairs`` pairs of the start policy's responses labelled as :class:`~lit_irl.sequence.DPO`'s.
-    The policy does not move; the report's reward metrics score the reward model.
+    value head zeroed and read at the last response token or summed, ``reward_head``) fitted by the
+    Bradley-Terry loss on ``num_pairs`` pairs of the start policy's responses labelled as
+    :class:`~lit_irl.sequence.DPO`'s. ``validation_fraction`` of the pairs are held out and the run stops
+    on their Bradley-Terry loss (:class:`~lit_irl.sequence.learners.HeldOutStopping`, as SFT on its
+    demonstrations). The policy does not move; the report's reward metrics score the reward model.
 
-    Args (beyond :class:`SequenceLearner`'s): ``num_pairs``, ``label_temperature``, ``reward_head``
-    (``lr`` is the reward model's step size).
+    Args (beyond :class:`SequenceLearner`'s): ``num_pairs``, ``label_temperature``, ``reward_head``,
+    ``validation_fraction``, ``check_every``, ``patience`` (``lr`` is the reward model's step size).
     """
+
+    learns_reward = True
 
     def __init__(
         self,
@@ -42,6 +47,9 @@ class RewardModel(SequenceLearner):
         num_pairs: int = 1000,
         label_temperature: float = 1.0,
         reward_head: str = "last",
+        validation_fraction: float = 0.1,
+        check_every: int = 20,
+        patience: int = 5,
         lr: float = 1e-4,
         batch_size: int = 64,
         eval_prompts: int = 1000,
@@ -51,11 +59,19 @@ class RewardModel(SequenceLearner):
         check_positive(num_pairs=num_pairs, label_temperature=label_temperature)
         if reward_head not in REWARD_HEADS:
             raise LitIRLError(f"reward_head must be one of {', '.join(REWARD_HEADS)}, got {reward_head!r}")
+        if not 0 <= validation_fraction < 1:
+            raise LitIRLError(f"validation_fraction must lie in [0, 1), got {validation_fraction}")
+        held_out = math.ceil(validation_fraction * num_pairs) if validation_fraction > 0 else 0
+        if held_out and held_out >= num_pairs:
+            raise LitIRLError(f"{num_pairs} pairs are too few to hold out {validation_fraction:.0%}; use more or validation_fraction: 0")
         self.reward_head = reward_head
         self.reward = reward_copy(self.policy)
         self.policy.requires_grad_(False)
         generator = torch.Generator().manual_seed(derive_seed(training.seed, 96))
-        self.pair_prompts, self.preferred, self.rejected = bradley_terry_pairs(self.world, self.reference, num_pairs, label_temperature, generator)
+        prompts, preferred, rejected = bradley_terry_pairs(self.world, self.reference, num_pairs, label_temperature, generator)
+        self.pairs = {"prompts": prompts[held_out:], "preferred": preferred[held_out:], "rejected": rejected[held_out:]}
+        self.validation = {"prompts": prompts[:held_out], "preferred": preferred[:held_out], "rejected": rejected[:held_out]}
+        self.init_stopping(check_every, patience, enabled=held_out > 0)
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.reward.parameters(), lr=self.lr)
@@ -63,20 +79,34 @@ class RewardModel(SequenceLearner):
     def sequence_reward(self, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
         return self.reward.sequence_reward(prompts, responses, self.reward_head)
 
-    learns_reward = True
-
     def learned_reward(self) -> SequenceReward:
         return self.sequence_reward
 
+    def bradley_terry_loss(self, pairs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        preferred, rejected = self.sequence_reward(pairs["prompts"], pairs["preferred"]), self.sequence_reward(pairs["prompts"], pairs["rejected"])
+        return irl_reward_loss(preferred, rejected, "logsigmoid"), (preferred > rejected).float().mean()
+
+    @torch.no_grad()
+    def held_out_loss(self) -> float:
+        return float(self.bradley_terry_loss({k: v.to(self.device) for k, v in self.validation.items()})[0])
+
+    def stopped_module(self) -> torch.nn.Module:
+        return self.reward
+
     def training_step(self, batch: int, batch_idx: int) -> None:
-        optimizer, steps = self.optimizers(), self.gradient_steps_this_batch()
-        for _ in range(steps):
-            rows = torch.randint(0, self.pair_prompts.shape[0], (self.batch_size,))
-            prompts = self.pair_prompts[rows]
-            preferred, rejected = self.sequence_reward(prompts, self.preferred[rows]), self.sequence_reward(prompts, self.rejected[rows])
-            loss = irl_reward_loss(preferred, rejected, "logsigmoid")  # the Bradley-Terry loss
+        if self.stopped_early:  # resumed after it stopped: it stays stopped
+            self.trainer.should_stop = True
+            return
+        optimizer, done = self.optimizers(), 0
+        for step in range(self.progress + 1, self.progress + self.gradient_steps_this_batch() + 1):
+            loss, accuracy = self.bradley_terry_loss(self.sample(self.pairs, self.batch_size))
             self.optimizer_step(loss, optimizer, name="loss/reward")
-        self.end_step({"loss/reward": loss.detach(), "reward/train_accuracy": (preferred > rejected).float().mean().detach()}, steps)
+            done += 1
+            if self.check_after(step):
+                break
+        self.end_step({"loss/reward": loss.detach(), "reward/train_accuracy": accuracy.detach(), **self.stopping_stats("reward")}, done)
+        if self.stopped_early:
+            self.trainer.should_stop = True
 
 
 def load_sequence_reward(path: str, model: TransformerConfig) -> CausalPolicy:
