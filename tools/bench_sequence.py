@@ -128,6 +128,47 @@ def stages(suites: list[str], seeds: list[int], demos: list[int], pairs: list[in
     return [sorted((s for s in needed if depth.get(s.method, 2) == d), key=repr) for d in range(4)]
 
 
+# ------------------------------------------------------------------ carrying runs across sessions
+def done(run: BenchmarkRun) -> bool:
+    """Whether ``run`` needs no more training: a finished marker carried from an earlier session, its budget
+    reached, or stopped early on held-out data (SFT, the reward model)."""
+    if (run.carried / "finished").exists() and not run.last_checkpoint.exists():
+        return True
+    if not run.last_checkpoint.exists():
+        return False
+    if run.finished():
+        return True
+    state = torch.load(run.last_checkpoint, map_location="cpu", weights_only=False)
+    best = (state.get("collection") or [{}])[0].get("best")
+    return best is not None and best["bad_checks"] >= state["hyper_parameters"].get("patience", float("inf"))
+
+
+def carry(run: BenchmarkRun) -> None:
+    """Pack ``run`` for the next session: a done run as its events, a ``finished`` marker and a slim
+    checkpoint of the weights later runs start from (policy, reward; a few hundred kB); an unfinished one as
+    its whole ``last.ckpt`` (the run state is small here and exact resume needs it)."""
+    import shutil
+
+    from lit_irl.checkpoint_io import AtomicCheckpointIO, load_checkpoint_file
+
+    if not run.last_checkpoint.exists():
+        return
+    run.carried.mkdir(parents=True, exist_ok=True)
+    for events in (run.folder / "run").glob("events.out.tfevents.*"):
+        shutil.copy2(events, run.carried / events.name)
+    state = load_checkpoint_file(run.last_checkpoint)
+    if done(run):
+        unit = state["lit_irl"]["progress_unit"]
+        keep = {k: v for k, v in state["state_dict"].items() if k.startswith(("policy.", "reward.")) or k == unit}
+        AtomicCheckpointIO().save_checkpoint({"state_dict": keep, "lit_irl": state["lit_irl"], "hyper_parameters": state["hyper_parameters"]},
+                                             run.carried / "last.ckpt")  # fmt: skip
+        (run.carried / "finished").write_text(f"{int(state['state_dict'][unit])} {unit}\n")
+    else:
+        (run.carried / "finished").unlink(missing_ok=True)
+        AtomicCheckpointIO().save_checkpoint(state, run.carried / "last.ckpt")
+    print(f"{run.carried}: {'done' if done(run) else 'to continue'}")
+
+
 # ------------------------------------------------------------------ report
 def final(spec: Spec, metric: str) -> float | None:
     points = spec.run().scalars(f"eval/{metric}")
@@ -242,12 +283,11 @@ def main() -> None:
     plan = stages(args.suites, args.seeds, args.demos, args.pairs, args.horizons, args.methods)
     if args.carry:
         for spec in (spec for stage in plan for spec in stage):
-            if spec.run().folder.exists():
-                spec.run().carry()
+            carry(spec.run())
         return
     if not args.report_only:
         for stage in plan:  # each stage starts from the previous one's checkpoints
-            train_runs([spec.run() for spec in stage], None, args.parallel)
+            train_runs([run for run in (spec.run() for spec in stage) if not done(run)], None, args.parallel)
     report(args.seeds, args.demos, args.pairs, args.horizons, args.methods, not args.no_oracle)
 
 
