@@ -6,7 +6,7 @@ AIHF on a tiny transformer), through the results layer. Suites:
     python tools/bench_sequence.py --suites preferences --seeds 0 1 2 # AIHF vs RLHF vs DPO (+ AIHF-DPO, self-play) with scarce preferences
     python tools/bench_sequence.py --suites horizon --seeds 0 1 2     # SFT vs IRL at H in {4, 8, 16, 32}, N = 1000
     python tools/bench_sequence.py --suites oracle --seeds 0 1 2      # PPO on the gold reward at the expert's temperature
-    python tools/bench_sequence.py --report-only                      # -> results/sequence.{md,json,png}
+    python tools/bench_sequence.py --report-only --pair-seeds 0 1 2 3 4   # -> results/sequence.{md,json,png}
     python tools/bench_sequence.py --carry                            # pack the runs for the next session
 
 One base model is pretrained per seed and horizon (``configs/sequence/pretrain.yaml``); SFT starts from it and
@@ -133,20 +133,27 @@ def done(run: BenchmarkRun) -> bool:
     """Whether ``run`` needs no more training: a finished marker carried from an earlier session, its budget
     reached, or stopped early on held-out data (SFT, the reward model)."""
     if (run.carried / "finished").exists() and not run.last_checkpoint.exists():
-        return True
+        return True  # its slim checkpoint may lack what a resume needs: it is not resumed
     if not run.last_checkpoint.exists():
         return False
-    if run.finished():
-        return True
+    import yaml
+
     state = torch.load(run.last_checkpoint, map_location="cpu", weights_only=False)
+    # Runs of before save_hyperparameters in SequenceLearner: their config's values (the bench overrides neither key).
+    hparams = state.get("hyper_parameters") or yaml.safe_load(run.configs[0].read_text())["model"]["init_args"]
+    training = hparams["training"]
+    total = training.total_steps if hasattr(training, "total_steps") else training["total_steps"]
+    if int(state["state_dict"][state["lit_irl"]["progress_unit"]]) >= int(total):
+        return True
     best = (state.get("collection") or [{}])[0].get("best")
-    return best is not None and best["bad_checks"] >= state["hyper_parameters"].get("patience", float("inf"))
+    return best is not None and best["bad_checks"] >= hparams.get("patience", float("inf"))
 
 
 def carry(run: BenchmarkRun) -> None:
     """Pack ``run`` for the next session: a done run as its events, a ``finished`` marker and a slim
-    checkpoint of the weights later runs start from (policy, reward; a few hundred kB); an unfinished one as
-    its whole ``last.ckpt`` (the run state is small here and exact resume needs it)."""
+    checkpoint (its progress, and the weights later runs start from if they do: base models, SFT, reward
+    models; a few hundred kB); an unfinished one as its whole ``last.ckpt`` (the run state is small here
+    and exact resume needs it)."""
     import shutil
 
     from lit_irl.checkpoint_io import AtomicCheckpointIO, load_checkpoint_file
@@ -159,9 +166,12 @@ def carry(run: BenchmarkRun) -> None:
     state = load_checkpoint_file(run.last_checkpoint)
     if done(run):
         unit = state["lit_irl"]["progress_unit"]
-        keep = {k: v for k, v in state["state_dict"].items() if k.startswith(("policy.", "reward.")) or k == unit}
-        AtomicCheckpointIO().save_checkpoint({"state_dict": keep, "lit_irl": state["lit_irl"], "hyper_parameters": state["hyper_parameters"]},
-                                             run.carried / "last.ckpt")  # fmt: skip
+        starts_others = run.name.startswith(("sequence_pretrain", "sequence_sft_", "sequence_reward_model_"))  # init_from / reward_from of later runs
+        keep = {k: v for k, v in state["state_dict"].items() if (starts_others and k.startswith(("policy.", "reward."))) or k == unit}
+        slim = {"state_dict": keep, "lit_irl": state["lit_irl"]}
+        if "hyper_parameters" in state:
+            slim["hyper_parameters"] = state["hyper_parameters"]
+        AtomicCheckpointIO().save_checkpoint(slim, run.carried / "last.ckpt")
         (run.carried / "finished").write_text(f"{int(state['state_dict'][unit])} {unit}\n")
     else:
         (run.carried / "finished").unlink(missing_ok=True)
@@ -205,7 +215,10 @@ def tabular_oracle(seeds: list[int], n: int, horizon: int = HORIZON) -> dict[str
     return out
 
 
-def report(seeds: list[int], demos: list[int], pairs: list[int], horizons: list[int], methods: list[str], oracle: bool) -> None:
+def report(seeds: list[int], demos: list[int], pairs: list[int], horizons: list[int], methods: list[str], oracle: bool,
+           pair_seeds: list[int] | None = None) -> None:  # fmt: skip
+    """Write results/sequence.{md,json,png}; ``pair_seeds``: the seeds of the SFT and IRL rows of the headline (5 for the pair)."""
+    pair_seeds = pair_seeds or seeds
     table: dict[str, dict] = {}
     header = ["method", "seeds", "gold reward", "KL(pi_E || pi)", "KL(pi || pi_E)", "win rate vs expert", "reward pair accuracy"]
     expert = [v for s in seeds if (v := final(Spec("pretrain", s), "expert_gold_reward")) is not None]
@@ -227,10 +240,22 @@ def report(seeds: list[int], demos: list[int], pairs: list[int], horizons: list[
             rows.append([name, str(len(values["gold_reward"])), *(f"{np.mean(values[m]):.3f} ± {np.std(values[m]):.3f}" for m in METRICS[:4]), "-"])
         lines.extend([f"## {title}", "", *markdown_table(header, rows), ""])
 
-    headline = [(f"{m.upper() if m != 'irl' else 'IRL (irl_exact)'}, N = {n}", [Spec(m, s, n) for s in seeds]) for n in demos for m in methods]
+    headline = [(f"{m.upper() if m != 'irl' else 'IRL (irl_exact)'}, N = {n}", [Spec(m, s, n) for s in (pair_seeds if m in ("sft", "irl") else seeds)])
+                for n in demos for m in methods]  # fmt: skip
     extra = [(f"tabular ML-IRL (oracle), N = {n}", tabular_oracle(seeds, n)) for n in demos] if oracle else []
     base = [("pretrained base (pi_ref)", [Spec("pretrain", s) for s in seeds]), ("PPO on the gold reward, beta_E (oracle)", [Spec("oracle_ppo", s) for s in seeds])]
     section("IRL vs SFT across demonstration counts", base + headline, extra)
+    paired = []
+    for n in demos:  # each IRL run starts from its seed's SFT run: differences within a seed
+        for metric in ("win_rate_vs_expert", "gold_reward", "kl_expert_to_policy"):
+            both = [(i, f) for s in pair_seeds if (i := final(Spec("irl", s, n), metric)) is not None and (f := final(Spec("sft", s, n), metric)) is not None]
+            if both:
+                differences = [i - f for i, f in both]
+                paired.append([f"N = {n}", metric, str(len(both)), f"{np.mean(differences):+.3f} ± {np.std(differences):.3f}",
+                               f"{sum(d > 0 for d in differences)} / {len(differences)}"])  # fmt: skip
+    if paired:
+        lines.extend(["Paired by seed (IRL starts from its seed's SFT): IRL minus SFT.", "",
+                      *markdown_table(["demonstrations", "metric", "seeds", "IRL - SFT (mean ± std)", "seeds with IRL > SFT"], paired), ""])
     preference = [(f"{label}, {p} pairs", [Spec(m, s, pairs=p) for s in seeds]) for p in pairs for m, label in
                   (("reward_model", "BT reward model (RLHF stage 1)"), ("rlhf", "RLHF: PPO on the BT reward model"), ("dpo", "DPO"),
                    ("aihf", "AIHF (N = 1000 demonstrations + pairs)"), ("aihf_w0", "AIHF w1 = 0 (pairs only, alternating)"),
@@ -275,6 +300,7 @@ def main() -> None:
     parser.add_argument("--pairs", nargs="+", type=int, default=[100])
     parser.add_argument("--horizons", nargs="+", type=int, default=[4, 8, 16, 32])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--pair-seeds", nargs="+", type=int, help="report: the seeds of the headline's SFT and IRL rows (default: --seeds)")
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--no-oracle", action="store_true", help="report without the tabular ML-IRL rows (they take seconds each)")
     parser.add_argument("--report-only", action="store_true")
@@ -288,7 +314,7 @@ def main() -> None:
     if not args.report_only:
         for stage in plan:  # each stage starts from the previous one's checkpoints
             train_runs([run for run in (spec.run() for spec in stage) if not done(run)], None, args.parallel)
-    report(args.seeds, args.demos, args.pairs, args.horizons, args.methods, not args.no_oracle)
+    report(args.seeds, args.demos, args.pairs, args.horizons, args.methods, not args.no_oracle, args.pair_seeds)
 
 
 if __name__ == "__main__":

@@ -198,7 +198,7 @@ TABLES = [
     ResultTable(
         "Sequence-level alignment on a synthetic language (thesis Ch. 4-5, paper 001)", "sequence",
         "python tools/bench_sequence.py --suites headline preferences horizon oracle --seeds 0 1 2",
-        "python tools/bench_sequence.py --report-only --seeds 0 1 2",
+        "python tools/bench_sequence.py --report-only --seeds 0 1 2 --pair-seeds 0 1 2 3 4",
         "IRL from demonstrations vs SFT (and SPIN) across demonstration counts, AIHF vs RLHF vs DPO with scarce "
         "preferences, a horizon sweep, and oracles (the expert, PPO on the gold reward, tabular ML-IRL), on a tiny "
         "transformer where the gold reward and the expert's log-probabilities are exact.",

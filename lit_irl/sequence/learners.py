@@ -58,6 +58,7 @@ class SequenceLearner(ReportEvaluation, OfflineLearner):
         training: TrainingConfig = TrainingConfig(total_steps=2_000, log_every=100),
     ) -> None:
         super().__init__(None, training)
+        self.save_hyperparameters()  # every subclass's arguments (Lightning collects the __init__ chain)
         check_positive(lr=lr, batch_size=batch_size, eval_prompts=eval_prompts)
         if model.vocab != world.vocab:
             raise LitIRLError(f"model.vocab ({model.vocab}) must equal world.vocab ({world.vocab})")
