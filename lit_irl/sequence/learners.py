@@ -170,10 +170,33 @@ class HeldOutStopping:
     patience: int
     best: dict[str, Any]
 
-    def init_stopping(self, check_every: int, patience: int, enabled: bool) -> None:
+    def init_stopping(self, check_every: int, patience: int, count: int, validation_fraction: float, what: str) -> int:
+        """Checks the settings; returns how many of the ``count`` ``what`` (demonstrations, pairs) are held out."""
         check_positive(check_every=check_every, patience=patience)
-        self.check_every, self.patience, self.stopping = check_every, patience, enabled
+        if not 0 <= validation_fraction < 1:
+            raise LitIRLError(f"validation_fraction must lie in [0, 1), got {validation_fraction}")
+        held_out = math.ceil(validation_fraction * count) if validation_fraction > 0 else 0
+        if held_out and held_out >= count:
+            raise LitIRLError(f"{count} {what} are too few to hold out {validation_fraction:.0%}; use more or validation_fraction: 0")
+        self.check_every, self.patience, self.stopping = check_every, patience, held_out > 0
         self.best = {"loss": math.inf, "step": 0, "weights": None, "bad_checks": 0}
+        return held_out
+
+    def train_with_stopping(self, gradient_step: Callable[[], dict[str, torch.Tensor]], prefix: str) -> None:
+        """A ``training_step`` body: ``gradient_step()`` (one step, its stats) until the batch's steps are done
+        or a check ends the run."""
+        if self.stopped_early:  # resumed after it stopped: it stays stopped
+            self.trainer.should_stop = True
+            return
+        done = 0
+        for step in range(self.progress + 1, self.progress + self.gradient_steps_this_batch() + 1):
+            stats = gradient_step()
+            done += 1
+            if self.check_after(step):
+                break
+        self.end_step({**stats, **self.stopping_stats(prefix)}, done)
+        if self.stopped_early:
+            self.trainer.should_stop = True
 
     def held_out_loss(self) -> float:
         raise NotImplementedError
@@ -260,15 +283,10 @@ class SFT(HeldOutStopping, SequenceLearner):
     ) -> None:
         super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
         check_positive(num_demonstrations=num_demonstrations)
-        if not 0 <= validation_fraction < 1:
-            raise LitIRLError(f"validation_fraction must lie in [0, 1), got {validation_fraction}")
         prompts, responses = expert_demonstrations(self.world, num_demonstrations, training.seed, demonstrations)
-        held_out = math.ceil(validation_fraction * len(prompts)) if validation_fraction > 0 else 0
-        if held_out and held_out >= len(prompts):
-            raise LitIRLError(f"{len(prompts)} demonstrations are too few to hold out {validation_fraction:.0%}; use more or validation_fraction: 0")
+        held_out = self.init_stopping(check_every, patience, len(prompts), validation_fraction, "demonstrations")
         sequences = torch.cat([prompts, responses], -1)
         self.demonstrations, self.validation = sequences[held_out:], sequences[:held_out]
-        self.init_stopping(check_every, patience, enabled=held_out > 0)
 
     @torch.no_grad()
     def held_out_loss(self) -> float:
@@ -279,20 +297,15 @@ class SFT(HeldOutStopping, SequenceLearner):
         return self.policy
 
     def training_step(self, batch: int, batch_idx: int) -> None:
-        if self.stopped_early:  # resumed after it stopped: it stays stopped
-            self.trainer.should_stop = True
-            return
-        optimizer, done = self.optimizers(), 0
-        for step in range(self.progress + 1, self.progress + self.gradient_steps_this_batch() + 1):
+        optimizer = self.optimizers()
+
+        def gradient_step() -> dict[str, torch.Tensor]:
             sequences = self.sample({"tokens": self.demonstrations}, self.batch_size)["tokens"]
             loss = language_model_loss(self.policy, sequences, prompt_length=self.world.config.prompt_length)
             self.optimizer_step(loss, optimizer, name="loss/sft")
-            done += 1
-            if self.check_after(step):
-                break
-        self.end_step({"loss/sft": loss.detach(), **self.stopping_stats("sft")}, done)
-        if self.stopped_early:
-            self.trainer.should_stop = True
+            return {"loss/sft": loss.detach()}
+
+        self.train_with_stopping(gradient_step, "sft")
 
 
 class IRL(SequenceLearner):

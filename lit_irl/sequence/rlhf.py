@@ -7,7 +7,6 @@ expert's temperature and the base language as reference its optimum is the exper
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 import torch
@@ -23,6 +22,11 @@ from lit_irl.data.collect import derive_seed
 from lit_irl.sequence.world import WorldConfig
 
 REWARD_HEADS = ("last", "additive")
+
+
+def check_reward_head(reward_head: str) -> None:
+    if reward_head not in REWARD_HEADS:
+        raise LitIRLError(f"reward_head must be one of {', '.join(REWARD_HEADS)}, got {reward_head!r}")
 
 
 class RewardModel(HeldOutStopping, SequenceLearner):
@@ -57,13 +61,8 @@ class RewardModel(HeldOutStopping, SequenceLearner):
     ) -> None:
         super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
         check_positive(num_pairs=num_pairs, label_temperature=label_temperature)
-        if reward_head not in REWARD_HEADS:
-            raise LitIRLError(f"reward_head must be one of {', '.join(REWARD_HEADS)}, got {reward_head!r}")
-        if not 0 <= validation_fraction < 1:
-            raise LitIRLError(f"validation_fraction must lie in [0, 1), got {validation_fraction}")
-        held_out = math.ceil(validation_fraction * num_pairs) if validation_fraction > 0 else 0
-        if held_out and held_out >= num_pairs:
-            raise LitIRLError(f"{num_pairs} pairs are too few to hold out {validation_fraction:.0%}; use more or validation_fraction: 0")
+        check_reward_head(reward_head)
+        held_out = self.init_stopping(check_every, patience, num_pairs, validation_fraction, "pairs")
         self.reward_head = reward_head
         self.reward = reward_copy(self.policy)
         self.policy.requires_grad_(False)
@@ -71,7 +70,6 @@ class RewardModel(HeldOutStopping, SequenceLearner):
         prompts, preferred, rejected = bradley_terry_pairs(self.world, self.reference, num_pairs, label_temperature, generator)
         self.pairs = {"prompts": prompts[held_out:], "preferred": preferred[held_out:], "rejected": rejected[held_out:]}
         self.validation = {"prompts": prompts[:held_out], "preferred": preferred[:held_out], "rejected": rejected[:held_out]}
-        self.init_stopping(check_every, patience, enabled=held_out > 0)
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.reward.parameters(), lr=self.lr)
@@ -94,19 +92,14 @@ class RewardModel(HeldOutStopping, SequenceLearner):
         return self.reward
 
     def training_step(self, batch: int, batch_idx: int) -> None:
-        if self.stopped_early:  # resumed after it stopped: it stays stopped
-            self.trainer.should_stop = True
-            return
-        optimizer, done = self.optimizers(), 0
-        for step in range(self.progress + 1, self.progress + self.gradient_steps_this_batch() + 1):
+        optimizer = self.optimizers()
+
+        def gradient_step() -> dict[str, torch.Tensor]:
             loss, accuracy = self.bradley_terry_loss(self.sample(self.pairs, self.batch_size))
             self.optimizer_step(loss, optimizer, name="loss/reward")
-            done += 1
-            if self.check_after(step):
-                break
-        self.end_step({"loss/reward": loss.detach(), "reward/train_accuracy": accuracy.detach(), **self.stopping_stats("reward")}, done)
-        if self.stopped_early:
-            self.trainer.should_stop = True
+            return {"loss/reward": loss.detach(), "reward/train_accuracy": accuracy.detach()}
+
+        self.train_with_stopping(gradient_step, "reward")
 
 
 def load_sequence_reward(path: str, model: TransformerConfig) -> CausalPolicy:
@@ -156,8 +149,7 @@ class PPO(SequenceLearner):
         training: TrainingConfig = TrainingConfig(total_steps=2_000, log_every=100),
     ) -> None:
         super().__init__(world, model, init_from, lr, batch_size, eval_prompts, training)
-        if reward_head not in REWARD_HEADS:
-            raise LitIRLError(f"reward_head must be one of {', '.join(REWARD_HEADS)}, got {reward_head!r}")
+        check_reward_head(reward_head)
         self.policy_update = PolicyUpdate(policy_update, beta, rloo_samples, best_of, ppo)
         self.reward_from, self.reward_head, self.critic_lr = reward_from, reward_head, ppo.critic_lr
         self.reward_model = None if reward_from == "gold" else load_sequence_reward(reward_from, model)
