@@ -134,6 +134,22 @@ def test_learned_fall_value_charges_a_fall_what_the_padded_reward_step_does(shor
         MLIRL(EnvConfig("InvertedPendulum-v5", termination="fixed_horizon", max_episode_steps=100), short_demos, sac=SMALL, fall_value="learned")
 
 
+def test_standardized_policy_reward_is_zero_on_the_agents_states_and_unit_spread(short_demos: str):
+    env = EnvConfig("InvertedPendulum-v5", termination="plain", max_episode_steps=100)
+    learner = MLIRL(env, short_demos, sac=SMALL, agent_trajectories=3, policy_reward_scale="standardized")
+    agent, mask = learner.sample_agent_trajectories()
+    real = agent[mask.bool()]
+    with torch.no_grad():
+        assert torch.equal(learner.policy_reward(real), learner.reward(real)), "raw until the first reward step"
+        learner.refresh_policy_reward_scale(agent, mask)
+        on_agent, on_expert = learner.policy_reward(real), learner.policy_reward(learner.expert[learner.expert_mask.bool()])
+    assert abs(float(on_agent.mean())) < 1e-5
+    assert float(torch.cat([on_agent, on_expert]).std()) == pytest.approx(1.0, abs=1e-4)
+    assert {"policy_reward_offset", "policy_reward_spread"} <= set(learner.state_dict()), "kept in checkpoints"
+    with pytest.raises(LitIRLError, match="policy_reward_scale must be raw or standardized"):
+        MLIRL(env, short_demos, sac=SMALL, policy_reward_scale="unit")
+
+
 def test_bad_inputs(tmp_path: Path, short_demos: str):
     hopper = EnvConfig("Hopper-v5", termination="fixed_horizon")
     with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5"):

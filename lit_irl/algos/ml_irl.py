@@ -70,6 +70,17 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             added to ``r_theta`` changes the worth of surviving and of falling alike, and the SAC step
             prefers what the reward prefers (with ``zero``, a positive offset pays surviving, e.g.
             standing, and a negative one pays falling early).
+        policy_reward_scale: how the SAC step sees ``r_theta``. ``raw`` (the official code) or
+            ``standardized``: ``(r_theta - m) / s`` with ``m`` the mean of ``r_theta`` over the latest
+            agent trajectories' states and ``s`` its std over those and the expert's, both refreshed after
+            each reward step (raw until the first one). The reward loss fixes neither the offset nor
+            the scale of ``r_theta`` early on, yet SAC reads both: measured on Hopper, SAC's entropy
+            bonus (alpha 0.2 x 1.5-1.9 nats, about 0.35 per step alive) outweighs the learned gap
+            between expert and agent states (0.0-0.12 per step for 300k env steps), so surviving with
+            maximal entropy - standing - is optimal until the gap grows. Standardized, the policy's
+            own states are worth 0 (no survival or falling bias from the offset) and the expert's
+            about +2 once the reward separates them. The fixed point is the same occupancy match;
+            the policy is soft-optimal for ``r_theta / s``, i.e. at temperature ``alpha * s``.
         recovery_transitions: at each evaluation, the EPIC distance of the learned reward to the
             env's true reward (``reward_recovery/epic``, with the raw ``pearson_coverage`` /
             ``spearman_coverage``) over a coverage set of this many transitions each of the expert
@@ -95,6 +106,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         agent_trajectories: int = 10,
         reward_gamma: float = 1.0,
         fall_value: Literal["zero", "learned"] = "zero",
+        policy_reward_scale: Literal["raw", "standardized"] = "raw",
         recovery_transitions: int = 1_000,
         training: TrainingConfig = TrainingConfig(log_every=5_000),
         collection: CollectionConfig = CollectionConfig(env_steps_per_batch=50),
@@ -124,6 +136,8 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             raise LitIRLError(f"fall_value must be zero or learned, got {fall_value!r}")
         if fall_value == "learned" and env.termination != "plain":
             raise LitIRLError(f"fall_value: learned is for termination plain (the env ends at a fall); under {env.termination} no transition is terminal")
+        if policy_reward_scale not in ("raw", "standardized"):
+            raise LitIRLError(f"policy_reward_scale must be raw or standardized, got {policy_reward_scale!r}")
         if recovery_transitions < 0:
             raise LitIRLError(f"recovery_transitions must be >= 0 (0 turns the EPIC metric off), got {recovery_transitions}")
         if held_out_expert_trajectories < 0:
@@ -139,6 +153,11 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         self.actor = self.policy.actor
         self.reward = RewardModel(spec.obs_dim, spec.act_dim, reward)
         self.register_buffer("reward_steps", torch.zeros((), dtype=torch.long))
+        self.policy_reward_scale = policy_reward_scale
+        if policy_reward_scale == "standardized":
+            # Buffers, so a resume continues exactly; only here, so checkpoints of raw runs load as before.
+            self.register_buffer("policy_reward_offset", torch.zeros(()))
+            self.register_buffer("policy_reward_spread", torch.ones(()))
 
         # Expert trajectories, checked against the env now (a bad file fails before any training).
         state_only = reward.inputs == "s"
@@ -185,13 +204,33 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
 
     def policy_reward(self, batch: TensorDict) -> torch.Tensor:
         """The reward the SAC step maximizes on a replayed batch: ``r_theta``, and with ``fall_value:
-        learned`` the fallen state's learned reward for ever after at a terminal transition."""
-        reward = self.reward(batch)
+        learned`` the fallen state's learned reward for ever after at a terminal transition; both
+        standardized under ``policy_reward_scale: standardized``."""
+        reward = self.scaled_reward(batch)
         if self.fall_value == "zero":
             return reward
         fallen = batch.clone(recurse=False).set("obs", batch["next_obs"])  # the frozen state, as the reward step pads it
         gamma = self.policy.config.gamma
-        return reward + batch["terminated"].to(reward.dtype) * gamma / (1.0 - gamma) * self.reward(fallen)
+        return reward + batch["terminated"].to(reward.dtype) * gamma / (1.0 - gamma) * self.scaled_reward(fallen)
+
+    def scaled_reward(self, batch: TensorDict) -> torch.Tensor:
+        reward = self.reward(batch)
+        if self.policy_reward_scale == "raw":
+            return reward
+        return (reward - self.policy_reward_offset) / self.policy_reward_spread
+
+    @torch.no_grad()
+    def refresh_policy_reward_scale(self, agent: TensorDict, agent_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """After a reward step: the agent states' mean of the new ``r_theta`` and its spread over agent and
+        expert states (averaged over ranks, so every rank's SAC step sees one reward)."""
+        on_agent = self.reward(agent[agent_mask.bool()])
+        on_expert = self.reward(self.expert[self.expert_mask.bool()])
+        offset, spread = on_agent.mean(), torch.cat([on_agent, on_expert]).std()
+        if self._trainer is not None:
+            offset, spread = (self.trainer.strategy.reduce(x, reduce_op="mean") for x in (offset, spread))
+        self.policy_reward_offset.copy_(offset)
+        self.policy_reward_spread.copy_(spread.clamp_min(1e-3))  # a flat reward is not blown up
+        return {"reward/policy_offset": self.policy_reward_offset.clone(), "reward/policy_spread": self.policy_reward_spread.clone()}
 
     @torch.no_grad()
     def recovery_metrics(self, agent: TensorDict, agent_mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -258,6 +297,8 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             self.optimizer_step(loss, reward_optimizer, name="reward/loss")
             self.lr_schedulers().step()
             self.reward_steps += 1
+            if self.policy_reward_scale == "standardized":
+                reward_stats.update(self.refresh_policy_reward_scale(agent, agent_mask))
 
         stats.update(reward_stats)
         with self.timed("reward_metrics"):
