@@ -72,7 +72,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             standing, and a negative one pays falling early).
         policy_reward_scale: how the SAC step sees ``r_theta``. ``raw`` (the official code) or
             ``standardized``: ``(r_theta - m) / s`` with ``m`` the mean of ``r_theta`` over the latest
-            agent trajectories' states and ``s`` its std over those and the expert's, both refreshed after
+            agent trajectories' states up to a fall and ``s`` its std over those and the expert's, both refreshed after
             each reward step (raw until the first one). The reward loss fixes neither the offset nor
             the scale of ``r_theta`` early on, yet SAC reads both: measured on Hopper, SAC's entropy
             bonus (alpha 0.2 x 1.5-1.9 nats, about 0.35 per step alive) outweighs the learned gap
@@ -221,9 +221,14 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
 
     @torch.no_grad()
     def refresh_policy_reward_scale(self, agent: TensorDict, agent_mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """After a reward step: the agent states' mean of the new ``r_theta`` and its spread over agent and
-        expert states (averaged over ranks, so every rank's SAC step sees one reward)."""
-        on_agent = self.reward(agent[agent_mask.bool()])
+        """After a reward step: the mean of the new ``r_theta`` over the agent's states before any fall and
+        its spread over agent and expert states (averaged over ranks, so every rank's SAC step sees one
+        reward). The frozen states that pad a fallen trajectory are left out of the mean: the SAC step
+        never collects their reward, and anchoring on them (most of a fallen policy's padded
+        trajectory) made every state before the fall negative: measured, the hopper fell at once."""
+        terminated = agent["terminated"].long()
+        before_fall = agent_mask.bool() & ((terminated.cumsum(-1) - terminated) == 0)  # up to the first terminal transition
+        on_agent = self.reward(agent[before_fall])
         on_expert = self.reward(self.expert[self.expert_mask.bool()])
         offset, spread = on_agent.mean(), torch.cat([on_agent, on_expert]).std()
         if self._trainer is not None:
