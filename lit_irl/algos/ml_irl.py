@@ -81,6 +81,9 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             own states are worth 0 (no survival or falling bias from the offset) and the expert's
             about +2 once the reward separates them. The fixed point is the same occupancy match;
             the policy is soft-optimal for ``r_theta / s``, i.e. at temperature ``alpha * s``.
+            Measured on Hopper (``results/standing_hopper.md``), it does not help at the official
+            reward step size: standardizing also blows up the reward's noise and its random initial
+            ordering before the reward step has learned anything, and the hopper learns to fall.
         recovery_transitions: at each evaluation, the EPIC distance of the learned reward to the
             env's true reward (``reward_recovery/epic``, with the raw ``pearson_coverage`` /
             ``spearman_coverage``) over a coverage set of this many transitions each of the expert
