@@ -245,23 +245,29 @@ def report(seeds: list[int], demos: list[int], pairs: list[int], horizons: list[
     extra = [(f"tabular ML-IRL (oracle), N = {n}", tabular_oracle(seeds, n)) for n in demos] if oracle else []
     base = [("pretrained base (pi_ref)", [Spec("pretrain", s) for s in seeds]), ("PPO on the gold reward, beta_E (oracle)", [Spec("oracle_ppo", s) for s in seeds])]
     section("IRL vs SFT across demonstration counts", base + headline, extra)
-    paired = []
-    for n in demos:  # each IRL run starts from its seed's SFT run: differences within a seed
-        for metric in ("win_rate_vs_expert", "gold_reward", "kl_expert_to_policy"):
-            both = [(i, f) for s in pair_seeds if (i := final(Spec("irl", s, n), metric)) is not None and (f := final(Spec("sft", s, n), metric)) is not None]
-            if both:
-                differences = [i - f for i, f in both]
-                paired.append([f"N = {n}", metric, str(len(both)), f"{np.mean(differences):+.3f} ± {np.std(differences):.3f}",
-                               f"{sum(d > 0 for d in differences)} / {len(differences)}"])  # fmt: skip
-    if paired:
-        lines.extend(["Paired by seed (IRL starts from its seed's SFT): IRL minus SFT.", "",
-                      *markdown_table(["demonstrations", "metric", "seeds", "IRL - SFT (mean ± std)", "seeds with IRL > SFT"], paired), ""])
+    def paired(settings: list[tuple[str, dict]], run_seeds: list[int]) -> None:
+        """IRL minus SFT within each seed (each IRL run starts from its seed's SFT run)."""
+        rows = []
+        for label, setting in settings:
+            for metric in ("win_rate_vs_expert", "gold_reward", "kl_expert_to_policy"):
+                both = [(i, f) for s in run_seeds
+                        if (i := final(Spec("irl", s, **setting), metric)) is not None and (f := final(Spec("sft", s, **setting), metric)) is not None]
+                if both:
+                    differences = [i - f for i, f in both]
+                    rows.append([label, metric, str(len(both)), f"{np.mean(differences):+.3f} ± {np.std(differences):.3f}",
+                                 f"{sum(d > 0 for d in differences)} / {len(differences)}"])  # fmt: skip
+        if rows:
+            lines.extend(["Paired by seed (IRL starts from its seed's SFT): IRL minus SFT.", "",
+                          *markdown_table(["setting", "metric", "seeds", "IRL - SFT (mean ± std)", "seeds with IRL > SFT"], rows), ""])
+
+    paired([(f"N = {n}", {"demos": n}) for n in demos], pair_seeds)
     preference = [(f"{label}, {p} pairs", [Spec(m, s, pairs=p) for s in seeds]) for p in pairs for m, label in
                   (("reward_model", "BT reward model (RLHF stage 1)"), ("rlhf", "RLHF: PPO on the BT reward model"), ("dpo", "DPO"),
                    ("aihf", "AIHF (N = 1000 demonstrations + pairs)"), ("aihf_w0", "AIHF w1 = 0 (pairs only, alternating)"),
                    ("aihf_dpo", "AIHF-DPO (N = 1000 + pairs)"), ("self_play_aihf", "self-play AIHF (N = 1000 + pairs)"))]  # fmt: skip
     section("Demonstrations and scarce preferences", [("SFT, N = 1000 (the start)", [Spec("sft", s, PREFERENCE_DEMOS) for s in seeds])] + preference)
     section("Horizon sweep, N = 1000", [(f"{m.upper()}, H = {h}", [Spec(m, s, PREFERENCE_DEMOS, horizon=h) for s in seeds]) for h in horizons for m in ("sft", "irl")])
+    paired([(f"H = {h}", {"demos": PREFERENCE_DEMOS, "horizon": h}) for h in horizons], seeds)
     RESULTS.mkdir(exist_ok=True)
     write_text_atomic(RESULTS / "sequence.md", "\n".join(lines) + "\n")
     write_text_atomic(RESULTS / "sequence.json", json.dumps(table, indent=1))
