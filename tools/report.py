@@ -149,7 +149,7 @@ TABLES = [
         "python tools/bench_standing.py --seeds 0 1",
         "python tools/bench_standing.py --seeds 0 1 --report-only",
         "Overlays on the official configuration, 300k env steps each: what a fall is worth in the SAC step, the reward's "
-        "initialization, fixed_horizon, the thesis's SAC nets. Curves of the eval return and of the learned reward on "
+        "initialization and step size, a standardized reward for the SAC step, fixed_horizon, the thesis's SAC nets. Curves of the eval return and of the learned reward on "
         "expert, agent and fallen states.",
         standing_paper,
         [Video("official configuration r(s), seed 0, 1M (hops after standing)", "results/carry/hopper_state_only/seed0/last.ckpt",
@@ -159,7 +159,11 @@ TABLES = [
          Video("zero_init_reward, seed 0, at 55k (stands)", "results/carry/hopper_state_only+zero_init_reward/seed0/last.ckpt",
                "standing_zero_init_reward_seed0.mp4"),
          Video("neutral_start_fast_reward, seed 0, latest", "results/carry/hopper_state_only+neutral_start_fast_reward/seed0/last.ckpt",
-               "standing_neutral_start_fast_reward_seed0.mp4")],
+               "standing_neutral_start_fast_reward_seed0.mp4"),
+         Video("standardized_reward, seed 0, at 35k (falls)", "results/carry/hopper_state_only+standardized_reward/seed0/last.ckpt",
+               "standing_standardized_reward_seed0.mp4"),
+         Video("fast_reward, seed 0, latest (hops)", "results/carry/hopper_state_only+fast_reward/seed0/last.ckpt",
+               "standing_fast_reward_seed0.mp4")],
         [],
     ),
     ResultTable(
