@@ -18,6 +18,7 @@ from torch import nn
 from lit_irl.errors import LitIRLError, check_positive
 
 Activation = Literal["relu", "tanh", "silu", "elu"]
+ROW_CHUNK = 2048  # rows per pass of EnsembleMLP (see its forward)
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "silu": nn.SiLU, "elu": nn.ELU}
 
 
@@ -70,6 +71,11 @@ class EnsembleMLP(nn.Module):
         self.act = activation(act)()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.shape[-2]
+        if rows > ROW_CHUNK:
+            # Measured on CPU (1 thread, 7 members, 4 x 200): at 10,000 rows one pass per layer over all rows is
+            # 1.7x slower than passes over 2048-row chunks, whose activations stay in cache (model rollouts).
+            return torch.cat([self(x[..., start : start + ROW_CHUNK, :]) for start in range(0, rows, ROW_CHUNK)], dim=-2)
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(self.members, -1, -1)
         for layer in self.layers[:-1]:
