@@ -71,19 +71,14 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             prefers what the reward prefers (with ``zero``, a positive offset pays surviving, e.g.
             standing, and a negative one pays falling early).
         policy_reward_scale: how the SAC step sees ``r_theta``. ``raw`` (the official code) or
-            ``standardized``: ``(r_theta - m) / s`` with ``m`` the mean of ``r_theta`` over the latest
-            agent trajectories' states up to a fall and ``s`` its std over those and the expert's, both refreshed after
-            each reward step (raw until the first one). The reward loss fixes neither the offset nor
-            the scale of ``r_theta`` early on, yet SAC reads both: measured on Hopper, SAC's entropy
-            bonus (alpha 0.2 x 1.5-1.9 nats, about 0.35 per step alive) outweighs the learned gap
-            between expert and agent states (0.0-0.12 per step for 300k env steps), so surviving with
-            maximal entropy - standing - is optimal until the gap grows. Standardized, the policy's
-            own states are worth 0 (no survival or falling bias from the offset) and the expert's
-            about +2 once the reward separates them. The fixed point is the same occupancy match;
-            the policy is soft-optimal for ``r_theta / s``, i.e. at temperature ``alpha * s``.
-            Measured on Hopper (``results/standing_hopper.md``), it does not help at the official
-            reward step size: standardizing also blows up the reward's noise and its random initial
-            ordering before the reward step has learned anything, and the hopper learns to fall.
+            ``standardized``: ``(r_theta - m) / s``, ``m`` its mean over the latest agent trajectories'
+            states up to a fall, ``s`` its std over those and the expert's, refreshed after each reward
+            step (raw before the first). The reward loss fixes neither offset nor scale, yet SAC reads
+            both against its entropy bonus; standardized, the policy's own states are worth 0 and the
+            policy is soft-optimal at temperature ``alpha * s``. Measured on Hopper
+            (``results/standing_hopper.md``) it makes things worse at the official reward step size:
+            it blows up the untrained reward's noise and random ordering, and the hopper learns to
+            fall. What removed the standing phase there is a faster reward step (``reward.lr`` 1e-3).
         recovery_transitions: at each evaluation, the EPIC distance of the learned reward to the
             env's true reward (``reward_recovery/epic``, with the raw ``pearson_coverage`` /
             ``spearman_coverage``) over a coverage set of this many transitions each of the expert
