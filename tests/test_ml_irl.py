@@ -146,7 +146,7 @@ def test_standardized_policy_reward_is_zero_on_the_agents_states_and_unit_spread
         learner.refresh_policy_reward_scale(agent, mask)
         on_agent, on_expert = learner.policy_reward(alive), learner.policy_reward(learner.expert[learner.expert_mask.bool()])
     assert abs(float(on_agent.mean())) < 1e-5
-    spread = learner.reward(torch.cat([alive, learner.expert[learner.expert_mask.bool()].select(*alive.keys())])).std()
+    spread = learner.reward(torch.cat([alive, learner.expert[learner.expert_mask.bool()].select(*alive.keys())])).std().detach()
     assert float(learner.policy_reward_spread) == pytest.approx(float(spread), rel=1e-5)
     assert {"policy_reward_offset", "policy_reward_spread"} <= set(learner.state_dict()), "kept in checkpoints"
     with pytest.raises(LitIRLError, match="policy_reward_scale must be raw or standardized"):
