@@ -18,7 +18,7 @@ quickstart: $(STAMP)
 	$(BIN)/python tools/quickstart.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal  # one worker per core: most tests are one-thread CLI runs
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench_throughput.py

@@ -14,7 +14,8 @@ Methods (each ``results/runs/aihf_<method>/seed<k>``), all with AIHF's SAC step 
 - ``rlhf``: BC on the 10 demonstrations (``rlhf_bc``, (64, 64) actor) -> BT reward model on the
   preferences (``rlhf_reward``) -> SAC from the BC policy on the frozen reward (``rlhf``); BC and the
   reward model cost no env steps and are reported apart;
-- ``w1_0.1``, ``w1_10``: the demonstration / preference weight ablation (ours; the paper's is on an LLM).
+- ``w1_0.1``, ``w1_10``: the demonstration / preference weight ablation (ours; the paper's is on an LLM);
+- ``aihf_fast_reward``: ``aihf`` with reward Adam 1e-3 instead of the paper's 1e-4 (ours; see results/standing_hopper.md).
 
 The paper reports curves only; its claim is the ordering AIHF > RLHF. The x-axis is SAC env steps
 (RLHF: after BC). Evaluation is the true return, never used for selection.
@@ -44,6 +45,9 @@ METHODS = {
     "preference_only": ("preferences only (w1 = 0; ours)", ["--model.init_args.w1", "0.0"]),
     "w1_0.1": ("AIHF, w1 = 0.1 (ablation, ours)", ["--model.init_args.w1", "0.1"]),
     "w1_10": ("AIHF, w1 = 10 (ablation, ours)", ["--model.init_args.w1", "10.0"]),
+    # ML-IRL's standing phase on Hopper goes away with a 10x reward step (results/standing_hopper.md); AIHF,
+    # on the same SAC step and reward step, stands the same way at the paper's 1e-4.
+    "aihf_fast_reward": ("AIHF, reward Adam 1e-3 (ours: ML-IRL's fix of the standing phase)", ["--model.init_args.reward.lr", "1e-3"]),
 }
 BC_OVERRIDES = ["--model.init_args.num_trajectories", "10", "--model.init_args.actor_hidden", "[64, 64]"]
 
