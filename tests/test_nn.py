@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 from torch.distributions import Normal, TransformedDistribution
 from torch.distributions.transforms import AffineTransform, TanhTransform
@@ -7,19 +8,28 @@ from torch.distributions.transforms import AffineTransform, TanhTransform
 from lit_irl.nn import EnsembleMLP, TanhGaussianActor
 
 
-def test_ensemble_matches_independent_mlps():
+@pytest.mark.parametrize("out_dim", [1, 2])  # 1: the scalar head's own path (Q-values)
+def test_ensemble_matches_independent_mlps(out_dim: int):
     torch.manual_seed(0)
-    ensemble = EnsembleMLP(3, 5, [8, 8], 2)
-    x = torch.randn(4, 5)
+    ensemble = EnsembleMLP(3, 5, [8, 8], out_dim)
+    x = torch.randn(4, 5, requires_grad=True)
     out = ensemble(x)
-    assert out.shape == (3, 4, 2)
+    assert out.shape == (3, 4, out_dim)
+    expected = []
     for k in range(3):
         h = x
         for i, layer in enumerate(ensemble.layers):
             h = h @ layer.weight[k] + layer.bias[k]
             if i < len(ensemble.layers) - 1:
                 h = torch.relu(h)
-        torch.testing.assert_close(out[k], h)
+        expected.append(h)
+    torch.testing.assert_close(out, torch.stack(expected))
+    # The same gradients, to the weights and to the input (the actor's gradient flows through Q).
+    params = [x, *ensemble.parameters()]
+    got = torch.autograd.grad(out.square().sum(), params)
+    want = torch.autograd.grad(torch.stack(expected).square().sum(), params)
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w)
 
 
 def test_actor_log_prob_matches_torch_distribution():

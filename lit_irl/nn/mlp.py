@@ -56,6 +56,11 @@ class EnsembleLinear(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.weight.shape[-1] == 1:
+            # A scalar head (Q-values): CPU baddbmm with one output column takes a slow non-GEMM path,
+            # 5x a broadcast multiply-and-sum forward and 1.8x forward + backward (2 x 256 x 256 -> 1,
+            # 1 thread; tools/bench_throughput.py --only sac shows the whole SAC update).
+            return (x * self.weight.transpose(1, 2)).sum(-1, keepdim=True) + self.bias
         return torch.baddbmm(self.bias, x, self.weight)
 
 
