@@ -89,6 +89,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--total-env-steps", type=int, help="override the online configs' budget (1M): e.g. a short run that measures the time split; "
+                        "the same command with the full budget later continues it")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--carry", action="store_true", help="do not train: pack the runs for the next session into results/carry/")
     args = parser.parse_args()
@@ -98,7 +100,10 @@ def main() -> None:
                 run.carry()
         return
     if not args.report_only:
-        train_runs([method_run(m, s) for m in args.methods for s in args.seeds if m != "ml_irl"], None, args.parallel)
+        if "bc" in args.methods:  # gradient steps, not env steps: never shortened
+            train_runs([method_run("bc", s) for s in args.seeds], None, args.parallel)
+        online = [method_run(m, s) for m in args.methods for s in args.seeds if m not in ("ml_irl", "bc")]
+        train_runs(online, args.total_env_steps, args.parallel)
     report(args.methods, args.seeds)
 
 
