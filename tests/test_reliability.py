@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 
 from lit_irl.algos import SAC, OffPolicyConfig, TrainingConfig
@@ -46,3 +47,22 @@ def test_skip_mode_skips_and_counts_non_finite_steps(monkeypatch):
     L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=-1).fit(module)
     assert int(module.skipped_steps) == calls["n"] // 10 > 0
     assert all(torch.isfinite(p).all() for p in module.parameters())
+
+
+def test_fractional_utd_ratio_makes_that_many_updates():
+    from lit_irl.algos.online import CollectionConfig
+    from lit_irl.errors import LitIRLError
+
+    def sac(utd: float) -> SAC:
+        return SAC(
+            EnvConfig("InvertedPendulum-v5"), SACConfig(actor_hidden=[16], critic_hidden=[16], batch_size=32),
+            training=TrainingConfig(total_steps=300, eval_episodes=1), collection=CollectionConfig(env_steps_per_batch=10),
+            off_policy=OffPolicyConfig(warmup_steps=100, utd_ratio=utd),
+        )  # fmt: skip
+
+    module = sac(0.5)
+    L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=-1).fit(module)
+    # Updates start with the batch that fills the warm-up (env step 100): 21 batches of 5 updates.
+    assert module.updates_per_batch == 5 and module.updates == 5 * ((300 - 100) // 10 + 1)
+    with pytest.raises(LitIRLError, match=r"utd_ratio 0.25 x 10 env steps per collection batch is 2.5 updates, not a whole number"):
+        sac(0.25)

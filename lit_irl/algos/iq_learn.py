@@ -135,6 +135,6 @@ class IQLearn(OffPolicyLearner):
         stats: dict[str, torch.Tensor] = {}
         if self.learning_started:
             with self.timed("sac_updates"):
-                for _ in range(self.off_policy_config.utd_ratio * self.env_steps_per_batch):
+                for _ in range(self.updates_per_batch):
                     stats = self.update(optimizers)
         self.end_step(stats)

@@ -33,12 +33,13 @@ class OffPolicyConfig:
     Attributes:
         buffer_size: replay capacity in transitions.
         warmup_steps: env steps with uniformly random actions before the first update.
-        utd_ratio: policy updates per env step (update-to-data ratio).
+        utd_ratio: policy updates per env step (update-to-data ratio); fractions such as 0.5 are
+            allowed when ``utd_ratio`` x the env steps of a collection batch is a whole number.
     """
 
     buffer_size: int = 1_000_000
     warmup_steps: int = 5_000
-    utd_ratio: int = 1
+    utd_ratio: float = 1
 
     def __post_init__(self) -> None:
         check_positive(buffer_size=self.buffer_size, utd_ratio=self.utd_ratio)
@@ -59,6 +60,13 @@ class OffPolicyLearner(OnlineLearner):
     def __init__(self, env: EnvConfig, training: TrainingConfig, collection: CollectionConfig, off_policy: OffPolicyConfig) -> None:
         super().__init__(env, training, collection, warmup_steps=off_policy.warmup_steps)
         self.off_policy_config = off_policy
+        updates = off_policy.utd_ratio * self.env_steps_per_batch
+        if abs(updates - round(updates)) > 1e-9:
+            raise LitIRLError(
+                f"off_policy.utd_ratio {off_policy.utd_ratio} x {self.env_steps_per_batch} env steps per collection batch is "
+                f"{updates:g} updates, not a whole number; choose utd_ratio or collection.env_steps_per_batch so that it is"
+            )
+        self.updates_per_batch = round(updates)
         self.replay: TransitionReplay | None = None
         self.relabel_seconds = 0.0  # time spent computing rewards of replayed batches
         self._updates_at_last_log = 0
@@ -95,7 +103,7 @@ class OffPolicyLearner(OnlineLearner):
         if not self.learning_started:
             return stats
         if updates is None:
-            updates = self.off_policy_config.utd_ratio * self.env_steps_per_batch
+            updates = self.updates_per_batch
         batch_size = self.policy.config.batch_size
         sampling = relabelling = updating = 0.0
         for _ in range(updates):
