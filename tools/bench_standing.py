@@ -41,6 +41,7 @@ CANDIDATES = {
     "state_only+standardized_reward": "SAC on r_theta standardized: 0 on the policy's states, unit std over agent and expert states",
     "state_only+standardized_zero_init": "standardized, from a zero-init reward (the first reward step sets the ordering)",
     "state_only+thesis_sac+fast_reward": "(64, 64) SAC nets with step size 3e-3 and a 10x reward step size (1e-3): fast_reward at a third of the SAC cost",
+    "state_only+fast_reward_decay": "reward Adam 1e-3 decayed as (k + 1)^-0.5 over reward steps k: fast early, still later",
     "state_only+mid_reward": "the official configuration with a 3x reward step size (3e-4)",
     "state_only+fast_reward+half_utd": "fast_reward with one SAC update per two env steps (UTD 0.5): half the SAC cost",
 }
