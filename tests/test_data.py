@@ -103,6 +103,15 @@ def test_replay_round_trip_and_hidden_reward():
     assert "true_reward" not in a.keys()
     assert torch.equal(a["obs"], b["obs"])
     assert "true_reward" in replay.sample(4, include_true_reward=True).keys()
+    # The fast path draws what TorchRL's own sample() draws, row for row.
+    torch.manual_seed(1)
+    ours = replay.sample(32, include_true_reward=True)
+    torch.manual_seed(1)
+    torchrl = replay.buffer.sample(32)
+    for key in ours.keys():
+        assert torch.equal(ours[key], torchrl[key]), key
+    with pytest.raises(LitIRLError, match="the replay buffer is empty"):
+        TransitionReplay(10).sample(4)
     more, _ = EnvRunner(config, seed=1).collect(10, None)
     replay.extend(more.reshape(-1))
     copy.extend(more.reshape(-1))
