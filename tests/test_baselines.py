@@ -73,6 +73,19 @@ def test_airl_logit_uses_the_tanh_corrected_log_prob_and_the_read_out_is_g():
         AIRL(PENDULUM, DEMOS, reward=RewardConfig(inputs="sa"), sac=SMALL)
 
 
+def test_airl_batched_passes_match_separate_ones():
+    airl = AIRL(PENDULUM, DEMOS, sac=SMALL)
+    expert, agent = airl.expert[:8], airl.expert[8:20].clone()
+    agent["obs"] += 0.1
+    with torch.no_grad():
+        next_state = expert.clone(recurse=False).set("obs", expert["next_obs"])
+        separate = airl_shaped(airl.reward(expert), airl.shaping(expert), airl.shaping(next_state), expert["terminated"], airl.policy.config.gamma)
+        torch.testing.assert_close(airl.shaped_reward(expert), separate)
+        expert_logits, agent_logits = airl.paired_logits(expert, agent)
+        torch.testing.assert_close(expert_logits, airl.logits(expert))
+        torch.testing.assert_close(agent_logits, airl.logits(agent))
+
+
 def test_sqil_batches_are_half_expert_rewarded_one():
     sqil = SQIL(PENDULUM, DEMOS, sac=SMALL, off_policy=OffPolicyConfig(warmup_steps=100, buffer_size=1000),
                 collection=CollectionConfig(env_steps_per_batch=50))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from tensordict import TensorDictBase
+from tensordict import TensorDict, TensorDictBase
 
 from lit_irl.algos.gail import GAIL
 from lit_irl.algos.learner import TrainingConfig
@@ -82,8 +82,10 @@ class AIRL(GAIL):
 
     def shaped_reward(self, batch: TensorDictBase) -> torch.Tensor:
         """``f(s, s')``."""
-        next_state = batch.clone(recurse=False).set("obs", batch["next_obs"])
-        return airl_shaped(self.reward(batch), self.shaping(batch), self.shaping(next_state), batch["terminated"], self.policy.config.gamma)
+        # h(s) and h(s') in one pass over both sets of states (h is state-only).
+        states = TensorDict({"obs": torch.cat([batch["obs"], batch["next_obs"]])}, batch_size=[2 * batch.shape[0], *batch.shape[1:]])
+        h_obs, h_next_obs = self.shaping(states).split(batch.shape[0])
+        return airl_shaped(self.reward(batch), h_obs, h_next_obs, batch["terminated"], self.policy.config.gamma)
 
     def logits(self, batch: TensorDictBase) -> torch.Tensor:
         with torch.no_grad():
