@@ -245,3 +245,22 @@ def test_ddp_two_processes_hold_identical_reward_and_policy(tmp_path: Path, shor
     rank0, rank1 = torch.load(params / "rank0.pt"), torch.load(params / "rank1.pt")
     assert int(rank0["reward_steps"]) == 2, "an iteration is 200 env steps per rank, 400 for both"
     assert not [k for k in rank0 if not torch.equal(rank0[k], rank1[k])]
+
+
+def test_reward_step_size_decays_as_the_thesis_schedule():
+    from lit_irl.rewards import RewardModel
+
+    model = RewardModel(3, 1, RewardConfig(inputs="s", hidden=[4], lr=1e-3, lr_decay_power=0.5))
+    optimizer, schedule = model.make_scheduled_optimizer()
+    sizes = []
+    for _ in range(4):
+        sizes.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert sizes == pytest.approx([1e-3 / (k + 1) ** 0.5 for k in range(4)])
+    constant, constant_schedule = RewardModel(3, 1, RewardConfig(inputs="s", hidden=[4], lr=1e-3)).make_scheduled_optimizer()
+    constant.step()
+    constant_schedule.step()
+    assert constant.param_groups[0]["lr"] == pytest.approx(1e-3)
+    with pytest.raises(LitIRLError, match="lr_decay_power must be >= 0"):
+        RewardConfig(lr_decay_power=-0.5)

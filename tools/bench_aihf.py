@@ -15,7 +15,8 @@ Methods (each ``results/runs/aihf_<method>/seed<k>``), all with AIHF's SAC step 
   preferences (``rlhf_reward``) -> SAC from the BC policy on the frozen reward (``rlhf``); BC and the
   reward model cost no env steps and are reported apart;
 - ``w1_0.1``, ``w1_10``: the demonstration / preference weight ablation (ours; the paper's is on an LLM);
-- ``aihf_fast_reward``: ``aihf`` with reward Adam 1e-3 instead of the paper's 1e-4 (ours; see results/standing_hopper.md).
+- ``aihf_fast_reward``: ``aihf`` with reward Adam 1e-3 instead of the paper's 1e-4 (ours; see results/standing_hopper.md);
+- ``aihf_fast_reward_decay``: the same step decayed as 1e-3 / (k + 1)^0.5 over reward steps k (ours).
 
 The paper reports curves only; its claim is the ordering AIHF > RLHF. The x-axis is SAC env steps
 (RLHF: after BC). Evaluation is the true return, never used for selection.
@@ -48,6 +49,12 @@ METHODS = {
     # ML-IRL's standing phase on Hopper goes away with a 10x reward step (results/standing_hopper.md); AIHF,
     # on the same SAC step and reward step, stands the same way at the paper's 1e-4.
     "aihf_fast_reward": ("AIHF, reward Adam 1e-3 (ours: ML-IRL's fix of the standing phase)", ["--model.init_args.reward.lr", "1e-3"]),
+    # ...and swings once it reaches the expert (3150 at 500k, 199 at 700k), as ML-IRL at 1e-3 does; ML-IRL's
+    # decaying step (configs/ml_irl/overlays/fast_reward_decay.yaml) on the same schedule of reward steps.
+    "aihf_fast_reward_decay": (
+        "AIHF, reward Adam 1e-3 / (k + 1)^0.5 (ours: ML-IRL's decaying step)",
+        ["--model.init_args.reward.lr", "1e-3", "--model.init_args.reward.lr_decay_power", "0.5"],
+    ),
 }
 BC_OVERRIDES = ["--model.init_args.num_trajectories", "10", "--model.init_args.actor_hidden", "[64, 64]"]
 

@@ -111,9 +111,7 @@ class AIHF(MLIRL):
     def configure_optimizers(self):
         if self.policy_step == "sac":
             return super().configure_optimizers()
-        reward_optimizer = self.reward.make_optimizer()
-        power = self.reward.config.lr_decay_power
-        schedule = torch.optim.lr_scheduler.LambdaLR(reward_optimizer, lambda k: (k + 1) ** -power)
+        reward_optimizer, schedule = self.reward.make_scheduled_optimizer()
         return [self.policy.make_optimizer(), reward_optimizer], [schedule]
 
     @property

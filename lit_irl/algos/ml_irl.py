@@ -174,9 +174,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             self.reward.set_input_normalization(self.expert["obs"][self.expert_mask.bool()])
 
     def configure_optimizers(self):
-        reward_optimizer = self.reward.make_optimizer()
-        power = self.reward.config.lr_decay_power
-        schedule = torch.optim.lr_scheduler.LambdaLR(reward_optimizer, lambda k: (k + 1) ** -power)
+        reward_optimizer, schedule = self.reward.make_scheduled_optimizer()
         return [*self.policy.make_optimizers(), reward_optimizer], [schedule]
 
     def on_fit_start(self) -> None:

@@ -110,6 +110,12 @@ class RewardModel(nn.Module):
         c = self.config
         return torch.optim.Adam(self.parameters(), lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
 
+    def make_scheduled_optimizer(self) -> tuple[torch.optim.Adam, torch.optim.lr_scheduler.LambdaLR]:
+        """Adam and its step-size schedule ``lr / (k + 1)^lr_decay_power`` over reward steps ``k``
+        (the learner calls ``schedule.step()`` after each reward step)."""
+        optimizer, power = self.make_optimizer(), self.config.lr_decay_power
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: (k + 1) ** -power)
+
 
 def load_reward(path: str, obs_dim: int, act_dim: int) -> RewardModel:
     """The learned reward of an IRL checkpoint, frozen (for reward transfer to new dynamics)."""
