@@ -72,6 +72,23 @@ def test_update_moves_networks_and_polyak_target(policy):
     assert {"loss/critic", "loss/actor", "loss/alpha", "alpha", "entropy"} <= set(stats)
 
 
+def test_critic_warmup_holds_the_actor_then_releases_it():
+    torch.manual_seed(0)
+    policy = SACPolicy(3, 2, -torch.ones(2), torch.ones(2), SACConfig(actor_hidden=[16], critic_hidden=[16], critic_warmup_updates=2))
+    optimizers = policy.make_optimizers()
+    actor, critic, log_alpha = copy.deepcopy(policy.actor.state_dict()), copy.deepcopy(policy.critic.state_dict()), policy.log_alpha.item()
+    for _ in range(2):
+        stats = policy.update(make_batch(), torch.randn(32), optimizers)
+    assert all(torch.equal(v, policy.actor.state_dict()[k]) for k, v in actor.items()), "the actor is held"
+    assert not torch.equal(critic["layers.0.weight"], policy.critic.state_dict()["layers.0.weight"])
+    assert policy.log_alpha.item() != log_alpha, "the temperature follows the held actor's entropy"
+    assert "loss/actor" not in stats and {"loss/alpha", "entropy"} <= set(stats)
+    stats = policy.update(make_batch(), torch.randn(32), optimizers)
+    assert not torch.equal(actor["net.0.weight"], policy.actor.state_dict()["net.0.weight"]) and "loss/actor" in stats
+    with pytest.raises(LitIRLError, match="critic_warmup_updates must be >= 0"):
+        SACConfig(critic_warmup_updates=-1)
+
+
 def test_fixed_alpha_has_no_temperature_optimizer():
     policy = SACPolicy(3, 2, -torch.ones(2), torch.ones(2), SACConfig(actor_hidden=[8], critic_hidden=[8], learn_alpha=False, init_alpha=0.2))
     assert len(policy.make_optimizers()) == 2

@@ -42,6 +42,9 @@ class SACConfig:
         kl_coef: weight of ``KL(pi || pi_ref)`` to a reference policy (the learner's
             ``reference_from``), charged in the soft Bellman target and the actor loss as
             ``kl_coef (log pi(a|s) - log pi_ref(a|s))`` (0: none; RLHF's KL to the SFT/BC policy).
+        critic_warmup_updates: the first k updates train the critics and the temperature only and
+            hold the actor: a fresh critic first evaluates a given actor (``init_from``: continuing a
+            zoo expert, fine-tuning BC) instead of steering it with random values (0: none).
     """
 
     actor_hidden: list[int] = field(default_factory=lambda: [256, 256])
@@ -58,6 +61,7 @@ class SACConfig:
     batch_size: int = 256
     actor_update_every: int = 1
     kl_coef: float = 0.0
+    critic_warmup_updates: int = 0
 
     def __post_init__(self) -> None:
         for name in ("actor_hidden", "critic_hidden"):
@@ -76,6 +80,8 @@ class SACConfig:
         check_fraction(gamma=self.gamma, tau=self.tau)
         if self.kl_coef < 0:
             raise LitIRLError(f"kl_coef must be >= 0, got {self.kl_coef}")
+        if self.critic_warmup_updates < 0:
+            raise LitIRLError(f"critic_warmup_updates must be >= 0, got {self.critic_warmup_updates}")
         activation(self.activation)
 
 
@@ -165,9 +171,13 @@ class SACPolicy(nn.Module):
         with frozen(self.critic):
             q = self.critic(torch.cat([obs, action], -1)).min(0).values.squeeze(-1)
         actor_loss = (self.alpha * log_prob + self.kl_penalty(obs, action, log_prob) - q).mean()
-        alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
+        alpha_loss = self.temperature_loss(log_prob)
         entropy = -log_prob.detach().mean()
         return actor_loss, alpha_loss, {"loss/actor": actor_loss.detach(), "loss/alpha": alpha_loss.detach(), "entropy": entropy}
+
+    def temperature_loss(self, log_prob: torch.Tensor) -> torch.Tensor:
+        """``-log_alpha (log pi + H_target)``: raises alpha while the entropy is below its target."""
+        return -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
 
     def kl_penalty(self, obs: torch.Tensor, action: torch.Tensor, log_prob: torch.Tensor) -> torch.Tensor | float:
         """``kl_coef (log pi(a|s) - log pi_ref(a|s))`` at sampled actions: a one-sample estimate of the KL."""
@@ -191,7 +201,14 @@ class SACPolicy(nn.Module):
         critic_loss, stats = self.critic_loss(batch, reward)
         step(critic_loss, critic_opt, name="loss/critic")
 
-        if int(self.updates) % self.config.actor_update_every == 0:
+        if int(self.updates) < self.config.critic_warmup_updates:
+            if alpha_opt:  # the temperature settles to the held actor's entropy meanwhile
+                with torch.no_grad():
+                    _, log_prob = self.actor(batch["obs"])
+                alpha_loss = self.temperature_loss(log_prob)
+                step(alpha_loss, *alpha_opt, name="loss/alpha")
+                stats.update({"loss/alpha": alpha_loss.detach(), "entropy": -log_prob.mean()})
+        elif int(self.updates) % self.config.actor_update_every == 0:
             actor_loss, alpha_loss, actor_stats = self.actor_loss(batch["obs"])
             if actor_regularizer is not None:
                 regularizer = actor_regularizer()
