@@ -44,6 +44,7 @@ CANDIDATES = {
     "state_only+fast_reward_decay": "reward Adam 1e-3 decayed as (k + 1)^-0.5 over reward steps k: fast early, still later",
     "state_only+mid_reward": "the official configuration with a 3x reward step size (3e-4)",
     "state_only+fast_reward+half_utd": "fast_reward with one SAC update per two env steps (UTD 0.5): half the SAC cost",
+    "state_only+learned_alpha": "the official reward step with SAC's temperature learned (entropy target -|A|) instead of fixed at 0.2",
     "state_only+fast_reward_decay+learned_alpha": "fast_reward_decay with SAC's temperature learned (entropy target -|A|) instead of fixed at 0.2",
     "state_only+thesis_sac+fast_reward_decay": "(64, 64) SAC nets with step size 3e-3 and the decaying reward step: fast_reward_decay at a third of the SAC cost",
 }
