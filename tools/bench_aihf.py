@@ -108,7 +108,7 @@ def report(methods: list[str], seeds: list[int]) -> None:
     lines = [
         "# AIHF vs the RLHF pipeline on Hopper-v5", "",
         "Command: `python " + " ".join(["tools/bench_aihf.py", *sys.argv[1:]]) + "`", "",
-        SUMMARY_LEGEND.format(reference="our Hopper-v5 expert (zoo)"), "",
+        SUMMARY_LEGEND.format(reference="Hopper-v5 zoo expert"), "",
         *markdown_table(header, rows), "",
         *(["Probability of improvement (normalized last-5 scores):", "", *markdown_table(["X", "Y", "P(X > Y) [95% CI]", "seeds"], improvements), ""] if improvements else []),
         *([f"- {cost}" for cost in costs] + [""] if costs else []),

@@ -67,7 +67,7 @@ def report(methods: list[str], seeds: list[int]) -> None:
     lines = [
         "# The baselines on Hopper-v5 (thesis Table 2.1 layout, 1 expert trajectory)", "",
         "Command: `python " + " ".join(["tools/bench_baselines.py", *sys.argv[1:]]) + "`", "",
-        SUMMARY_LEGEND.format(reference="our Hopper-v5 expert (zoo)"), "",
+        SUMMARY_LEGEND.format(reference="Hopper-v5 zoo expert"), "",
         *markdown_table(header, rows), "",
         f"Thesis: Hopper-v2, its expert {THESIS_EXPERT}; its BC/GAIL/AIRL came from rl_swiss, IQ-Learn from its authors' code, f-IRL from "
         "twni2016/f-IRL (card baselines.md). BC's budget is gradient steps.",

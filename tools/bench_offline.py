@@ -146,7 +146,7 @@ def report(seeds: list[int]) -> None:
     lines = [
         "# Offline ML-IRL on Hopper-v5 (thesis Table 3.1)", "",
         "Command: `python " + " ".join(["tools/bench_offline.py", *sys.argv[1:]]) + "`", "",
-        SUMMARY_LEGEND.format(reference="our Hopper-v5 expert (zoo)").replace("env steps", "gradient steps"), "",
+        SUMMARY_LEGEND.format(reference="Hopper-v5 zoo expert").replace("env steps", "gradient steps"), "",
         *markdown_table(header, rows), "",
         "Thesis ratios are to its own expert (3512 on Hopper-v2, D4RL data); ours to our v5 expert on our v5 datasets.",
     ]
