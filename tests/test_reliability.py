@@ -66,3 +66,32 @@ def test_fractional_utd_ratio_makes_that_many_updates():
     assert module.updates_per_batch == 5 and module.updates == 5 * ((300 - 100) // 10 + 1)
     with pytest.raises(LitIRLError, match=r"utd_ratio 0.25 x 10 env steps per collection batch is 2.5 updates, not a whole number"):
         sac(0.25)
+
+
+def test_direct_optimizer_steps_match_lightnings_route_and_give_way_to_hooks():
+    """On one CPU in fp32 the learner steps the bare optimizers (faster); a callback that watches
+    the optimizer step switches that off. Both routes give the same parameters and ``global_step``."""
+
+    class CountSteps(L.Callback):
+        def __init__(self) -> None:
+            self.steps = 0
+
+        def on_before_optimizer_step(self, trainer, module, optimizer) -> None:
+            self.steps += 1
+
+    def fit(callbacks: list) -> tuple[SAC, L.Trainer]:
+        module = SAC(
+            EnvConfig("InvertedPendulum-v5"), SACConfig(actor_hidden=[16], critic_hidden=[16], batch_size=32),
+            training=TrainingConfig(total_steps=300, eval_episodes=1), off_policy=OffPolicyConfig(warmup_steps=100),
+        )  # fmt: skip
+        trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=-1, callbacks=callbacks)
+        trainer.fit(module)
+        return module, trainer
+
+    counter = CountSteps()
+    (direct, direct_trainer), (routed, routed_trainer) = fit([]), fit([counter])
+    assert direct._direct_steps and not routed._direct_steps
+    # Critic and actor+alpha steps: two optimizers in the second backward, so 3 per update.
+    assert direct_trainer.global_step == routed_trainer.global_step == counter.steps == 3 * direct.updates > 0
+    for (name, a), b in zip(direct.state_dict().items(), routed.state_dict().values()):
+        assert torch.equal(a, b), name
