@@ -30,6 +30,9 @@ from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun, train_runs
 from lit_irl.files import write_text_atomic
 from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
 
+sys.path.insert(0, str(ROOT / "tools"))
+import bench_learners  # noqa: E402
+
 DATA = ROOT / "data"
 DATASETS = ("medium", "medium_replay", "medium_expert")
 MEDIUM_STEP = 165_000  # env steps of the zoo's medium Hopper policy (zoo/README.md)
@@ -57,8 +60,8 @@ def irl_run(dataset: str, seed: int, trajectories: int = 5) -> BenchmarkRun:
 
 
 def bc_run(seed: int) -> BenchmarkRun:
-    return BenchmarkRun(f"offline_bc_5traj/seed{seed}", [ROOT / "configs/bc/hopper.yaml"],
-                        ["--model.init_args.num_trajectories", "5", "--model.init_args.training.seed", str(seed)])
+    # The same run as BC's own benchmark (tools/bench_learners.py): one run, not a second copy of it.
+    return bench_learners.bc_run(5, seed)
 
 
 def value_dice_run(seed: int) -> BenchmarkRun:
