@@ -805,13 +805,19 @@ def main() -> None:
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
-    parser.add_argument("--only", choices=["sac", "ppo", "bc", "world_model", "sequence"], help="one learner's measurements only")
+    parser.add_argument("--only", choices=["sac", "sac_loop", "ppo", "bc", "world_model", "sequence"],
+                        help="one learner's measurements only (sac_loop: the whole SAC training loop against SB3 alone)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     np.random.seed(0)
     repeats = 3 if args.quick else 7
     print(f"lit_irl throughput on {args.env}, torch {torch.__version__}, {args.threads} thread(s); median of {repeats} interleaved repeats")
+    if args.only == "sac_loop":
+        for hidden in ([256, 256], [64, 64]):
+            rates = bench_training_loop(args.env, hidden, 1000 if args.quick else 3000, 1 if args.quick else 3)
+            report(f"whole SAC training loop, nets {hidden}, UTD 1: env-steps/s", "steps/s", rates)
+        return
     if args.only in (None, "sequence"):
         rates = bench_sequence(5 if args.quick else 60, repeats)  # 60 PPO iterations: Trainer start-up is ~3% of a run, as in real runs
         report("sequence-level PPO on the tiny transformer (batch 64, H 12, 4 epochs): response tokens sampled/s", "tok/s", rates["ppo"])
