@@ -17,6 +17,7 @@ Methods (each ``results/runs/aihf_<method>/seed<k>``), all with AIHF's SAC step 
 - ``w1_0.1``, ``w1_10``: the demonstration / preference weight ablation (ours; the paper's is on an LLM);
 - ``aihf_fast_reward``: ``aihf`` with reward Adam 1e-3 instead of the paper's 1e-4 (ours; see results/standing_hopper.md);
 - ``aihf_fast_reward_decay``: the same step decayed as 1e-3 / (k + 1)^0.5 over reward steps k (ours).
+- ``aihf_stable_step``: that decaying step with SAC at Adam 3e-4 and batch 256 on the paper's (64, 64) nets (ours).
 
 The paper reports curves only; its claim is the ordering AIHF > RLHF. The x-axis is SAC env steps
 (RLHF: after BC). Evaluation is the true return, never used for selection.
@@ -54,6 +55,13 @@ METHODS = {
     "aihf_fast_reward_decay": (
         "AIHF, reward Adam 1e-3 / (k + 1)^0.5 (ours: ML-IRL's decaying step)",
         ["--model.init_args.reward.lr", "1e-3", "--model.init_args.reward.lr_decay_power", "0.5"],
+    ),
+    # The decaying reward step with the SAC step at Adam 3e-4 and batch 256 (the paper's (64, 64) nets kept): ML-IRL's
+    # candidate fast_reward_decay+standard_sac+small_nets (configs/ml_irl/overlays/), whose critic loss does not spike.
+    "aihf_stable_step": (
+        "AIHF, reward Adam 1e-3 / (k + 1)^0.5, SAC Adam 3e-4, batch 256 (ours)",
+        ["--model.init_args.reward.lr", "1e-3", "--model.init_args.reward.lr_decay_power", "0.5", "--model.init_args.sac.actor_lr", "3e-4",
+         "--model.init_args.sac.critic_lr", "3e-4", "--model.init_args.sac.batch_size", "256"],
     ),
 }
 BC_OVERRIDES = ["--model.init_args.num_trajectories", "10", "--model.init_args.actor_hidden", "[64, 64]"]
