@@ -52,7 +52,9 @@ class TransitionReplay:
         The same draw as ``TensorDictReplayBuffer.sample`` (one ``torch.randint`` over the filled
         length, from the storage's generator), gathered key by key: TorchRL's path through its
         sampler, writer hooks and a TensorDict index costs 2.4x as much (574 vs 240 us per 256
-        Hopper transitions, 1 thread), up to a tenth of an off-policy run's time.
+        Hopper transitions, 1 thread), up to a tenth of an off-policy run's time. ``index_select``
+        rather than ``tensor[index]``: CPU advanced indexing is 2.6x slower for these rows (200 vs
+        77 us for the five keys of a Hopper batch), the same rows.
         """
         storage = self.buffer.storage
         if len(storage) == 0:
@@ -60,7 +62,7 @@ class TransitionReplay:
         index = torch.randint(0, len(storage), (batch_size,), generator=storage._rng, device=storage.device)
         keys = [key for key in self.keys if key != "true_reward" or include_true_reward or not self.hide_true_reward]
         rows = storage._storage
-        return TensorDict({key: rows.get(key)[index] for key in keys}, batch_size=[batch_size], device=rows.device)
+        return TensorDict({key: rows.get(key).index_select(0, index) for key in keys}, batch_size=[batch_size], device=rows.device)
 
     def state_dict(self) -> dict:
         """Only the filled part of the storage (TorchRL's own saves the whole preallocated capacity).

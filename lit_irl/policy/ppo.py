@@ -257,7 +257,7 @@ class PPOPolicy(nn.Module):
             order = torch.randperm(n)
             for start in range(0, n, c.minibatch_size):
                 index = order[start : start + c.minibatch_size]
-                minibatch = {key: column[index] for key, column in columns.items()}
+                minibatch = {key: column.index_select(0, index) for key, column in columns.items()}
                 loss, stats = ppo_losses(self.actor, self.value(minibatch["obs"]), minibatch, c, reference)
                 step(loss, optimizer, name="loss/ppo", max_grad_norm=c.max_grad_norm)
                 self.updates += 1
