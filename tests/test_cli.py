@@ -314,7 +314,7 @@ def test_every_config_parses(config: str, capsys):
     from lit_irl.cli import main
 
     # an overlay is a second --config over a full one of its folder (tools/bench_ml_irl.py variants a+b, the CPU profiles)
-    bases = {"ml_irl": "hopper_state_only.yaml", "offline_ml_irl": "hopper_medium.yaml", "world_model": "hopper_medium.yaml", "sac": "walker2d.yaml"}
+    bases = {"ml_irl": "hopper_state_only.yaml", "offline_ml_irl": "hopper_medium.yaml", "world_model": "hopper_medium.yaml"}
     folder = Path(config).parent.parent
     base = ["--config", str(folder / bases[folder.name])] if "/overlays/" in config else []
     with pytest.raises(SystemExit) as exit_info:
