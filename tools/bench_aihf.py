@@ -57,7 +57,7 @@ METHODS = {
         ["--model.init_args.reward.lr", "1e-3", "--model.init_args.reward.lr_decay_power", "0.5"],
     ),
     # The decaying reward step with the SAC step at Adam 3e-4 and batch 256 (the paper's (64, 64) nets kept): ML-IRL's
-    # candidate fast_reward_decay+standard_sac+small_nets (configs/ml_irl/overlays/), whose critic loss does not spike.
+    # candidate fast_reward_decay+standard_sac+small_nets (configs/ml_irl/overlays/; at (256, 256) that step held past 500k).
     "aihf_stable_step": (
         "AIHF, reward Adam 1e-3 / (k + 1)^0.5, SAC Adam 3e-4, batch 256 (ours)",
         ["--model.init_args.reward.lr", "1e-3", "--model.init_args.reward.lr_decay_power", "0.5", "--model.init_args.sac.actor_lr", "3e-4",
