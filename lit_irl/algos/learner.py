@@ -205,9 +205,10 @@ class Learner(LightningModule):
 
     # ------------------------------------------------------------- the guard
     def optimizer_step(self, loss: torch.Tensor, *optimizers: Any, name: str = "loss", max_grad_norm: float | None = None) -> bool:
-        """``zero_grad``, backward (``manual_backward``: DDP, precision), gradient-norm clipping
-        (``max_grad_norm``), then the steps of ``optimizers`` unless the loss or the gradient is
-        non-finite (see ``training.on_nonfinite``). Returns whether the step was taken."""
+        """``zero_grad``, backward (``manual_backward``: DDP, precision; or directly, see
+        :meth:`steps_directly`), gradient-norm clipping (``max_grad_norm``), then the steps of
+        ``optimizers`` unless the loss or the gradient is non-finite (see ``training.on_nonfinite``).
+        Returns whether the step was taken."""
         direct = self._direct_steps
         if direct:
             optimizers = tuple(getattr(optimizer, "optimizer", optimizer) for optimizer in optimizers)
@@ -247,8 +248,8 @@ class Learner(LightningModule):
         """Whether :meth:`optimizer_step` may call ``backward`` and the bare optimizers' ``step``.
 
         ``manual_backward`` and ``LightningOptimizer.step`` route every step through the strategy,
-        the precision plugin and the callback hooks: 7-11% of a SAC update at (256, 256), more at
-        (64, 64) (``tools/bench_throughput.py --only sac``). On one device in full precision, with no
+        the precision plugin and the callback hooks: 6-8% of a SAC update (``tools/bench_throughput.py
+        --only sac``, the "through Lightning's route" row). On one device in full precision, with no
         profiler and nothing that overrides a backward or optimizer-step hook, that route does
         nothing, so the step is taken directly and counted as Lightning counts it (``global_step``).
         Any other setup (DDP, mixed precision, a callback watching gradients) keeps Lightning's route.
