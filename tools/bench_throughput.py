@@ -813,10 +813,14 @@ def main() -> None:
     np.random.seed(0)
     repeats = 3 if args.quick else 7
     print(f"lit_irl throughput on {args.env}, torch {torch.__version__}, {args.threads} thread(s); median of {repeats} interleaved repeats")
+
+    def report_training_loop(hidden: list[int]) -> None:
+        rates = bench_training_loop(args.env, hidden, 1000 if args.quick else 3000, 1 if args.quick else 3)
+        report(f"whole SAC training loop, nets {hidden}, UTD 1: env-steps/s", "steps/s", rates)
+
     if args.only == "sac_loop":
         for hidden in ([256, 256], [64, 64]):
-            rates = bench_training_loop(args.env, hidden, 1000 if args.quick else 3000, 1 if args.quick else 3)
-            report(f"whole SAC training loop, nets {hidden}, UTD 1: env-steps/s", "steps/s", rates)
+            report_training_loop(hidden)
         return
     if args.only in (None, "sequence"):
         rates = bench_sequence(5 if args.quick else 60, repeats)  # 60 PPO iterations: Trainer start-up is ~3% of a run, as in real runs
@@ -846,8 +850,7 @@ def main() -> None:
         report(f"collection, actor {hidden}: env-steps/s", "steps/s", rates)
         rates = bench_updates(args.env, hidden, 50 if args.quick else 200, repeats)
         report(f"SAC update, actor/critics {hidden}, batch 256: updates/s", "upd/s", rates)
-        rates = bench_training_loop(args.env, hidden, 1000 if args.quick else 3000, 1 if args.quick else 3)
-        report(f"whole SAC training loop, nets {hidden}, UTD 1: env-steps/s", "steps/s", rates)
+        report_training_loop(hidden)
 
 
 if __name__ == "__main__":
