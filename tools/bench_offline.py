@@ -2,7 +2,7 @@
 1-trajectory row and offline reward transfer (thesis Fig. 3.5), with the offline baselines (ValueDICE,
 CLARE: ``--stages value_dice clare``), through the results layer.
 
-    python tools/bench_offline.py --stages data                       # the datasets (once; see DATASETS)
+    python tools/bench_offline.py --stages data                       # the datasets (once per machine; see make_data)
     python tools/bench_offline.py --stages world_model                # one world model per dataset
     python tools/bench_offline.py --stages offline_ml_irl bc --seeds 0 1 2
     python tools/bench_offline.py --stages world_model offline_ml_irl --datasets medium --parallel 1 --seeds 0
@@ -22,18 +22,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun, train_runs
-from lit_irl.files import write_text_atomic
+from lit_irl.files import atomic_write, write_text_atomic
 from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
 
 sys.path.insert(0, str(ROOT / "tools"))
 import bench_learners  # noqa: E402
 
 DATA = ROOT / "data"
+CARRIED_DATA = RESULTS / "carry" / "data"  # datasets too slow to remake each session, committed
 DATASETS = ("medium", "medium_replay", "medium_expert")
 MEDIUM_STEP = 165_000  # env steps of the zoo's medium Hopper policy (zoo/README.md)
 # Thesis Table 3.1 (Hopper, 5 expert trajectories; its expert 3512).
@@ -86,16 +88,27 @@ def transfer_run(seed: int) -> BenchmarkRun:
     )  # fmt: skip
 
 
-def make_data() -> None:
-    """The three datasets from the zoo's Hopper policies (D4RL protocol, our v5 data)."""
+def copy_atomic(source: Path, target: Path) -> None:
+    with atomic_write(target) as tmp:
+        shutil.copyfile(source, tmp)
+
+
+def make_data(datasets: tuple[str, ...] = DATASETS) -> None:
+    """The datasets from the zoo's Hopper policies (D4RL protocol, our v5 data)."""
     cli = [sys.executable, "-m", "lit_irl.data.cli"]
     zoo = ROOT / "zoo" / "Hopper-v5"
     DATA.mkdir(exist_ok=True)
-    if not dataset_path("medium").exists():
+    if "medium" in datasets and not dataset_path("medium").exists():
         subprocess.run([*cli, "offline", "--kind", "medium", "--policy", str(zoo / "medium.pt"), "--out", str(dataset_path("medium"))], check=True)
-    if not dataset_path("medium_expert").exists():
+    if "medium_expert" in datasets and not dataset_path("medium_expert").exists():
         subprocess.run([*cli, "offline", "--kind", "medium-expert", "--medium-policy", str(zoo / "medium.pt"), "--expert-policy",
                         str(zoo / "expert.pt"), "--out", str(dataset_path("medium_expert"))], check=True)  # fmt: skip
+    carried = CARRIED_DATA / dataset_path("medium_replay").name
+    if "medium_replay" not in datasets:
+        return
+    if not dataset_path("medium_replay").exists() and carried.exists():
+        # 40 min of SAC to remake, 16 MB to keep: the carried copy is the file the carried world model was fitted on.
+        copy_atomic(carried, dataset_path("medium_replay"))
     if not dataset_path("medium_replay").exists():
         # The replay buffer of the expert's SAC run up to the medium policy's step: the same config and seed as the zoo's run.
         sac = BenchmarkRun("offline_sac_replay/seed0", [ROOT / "configs/sac/hopper.yaml"], ["--checkpoint.keep_all", "false"])
@@ -103,6 +116,8 @@ def make_data() -> None:
             raise SystemExit(f"the SAC run for medium-replay failed: {sac.folder / 'train.log'}")
         subprocess.run([*cli, "offline", "--kind", "medium-replay", "--checkpoint", str(sac.last_checkpoint), "--up-to-env-steps",
                         str(MEDIUM_STEP), "--out", str(dataset_path("medium_replay"))], check=True)  # fmt: skip
+        CARRIED_DATA.mkdir(parents=True, exist_ok=True)
+        copy_atomic(dataset_path("medium_replay"), carried)
 
 
 def runs_of(stage: str, seeds: list[int], datasets: tuple[str, ...] = DATASETS) -> list[BenchmarkRun]:
@@ -168,7 +183,7 @@ def main() -> None:
                         choices=["data", "world_model", "offline_ml_irl", "bc", "value_dice", "clare", "reward_transfer"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS,
-                        help="train the world model, Offline ML-IRL and CLARE runs of these datasets only (the report shows all)")
+                        help="make these datasets and train their world model, Offline ML-IRL and CLARE runs only (the report shows all)")
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--carry", action="store_true", help="do not train: pack the runs for the next session into results/carry/")
@@ -181,7 +196,7 @@ def main() -> None:
         return
     if not args.report_only:
         if "data" in args.stages:
-            make_data()
+            make_data(tuple(args.datasets))
         for stage in stages:  # in order: each stage reads the previous one's checkpoints
             train_runs(runs_of(stage, args.seeds, tuple(args.datasets)), None, args.parallel)
     report(args.seeds)
