@@ -103,9 +103,9 @@ def make_data(datasets: tuple[str, ...] = DATASETS) -> None:
     if "medium_expert" in datasets and not dataset_path("medium_expert").exists():
         subprocess.run([*cli, "offline", "--kind", "medium-expert", "--medium-policy", str(zoo / "medium.pt"), "--expert-policy",
                         str(zoo / "expert.pt"), "--out", str(dataset_path("medium_expert"))], check=True)  # fmt: skip
-    carried = CARRIED_DATA / dataset_path("medium_replay").name
     if "medium_replay" not in datasets:
         return
+    carried = CARRIED_DATA / dataset_path("medium_replay").name
     if not dataset_path("medium_replay").exists() and carried.exists():
         # 40 min of SAC to remake, 16 MB to keep: the carried copy is the file the carried world model was fitted on.
         copy_atomic(carried, dataset_path("medium_replay"))
