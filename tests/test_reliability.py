@@ -95,3 +95,20 @@ def test_direct_optimizer_steps_match_lightnings_route_and_give_way_to_hooks():
     assert direct_trainer.global_step == routed_trainer.global_step == counter.steps == 3 * direct.updates > 0
     for (name, a), b in zip(direct.state_dict().items(), routed.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_bf16_mixed_precision_takes_lightnings_route_and_trains():
+    """``--trainer.precision bf16-mixed`` (the README's opt-in for CPUs with bf16 units): the learner keeps
+    Lightning's route (autocast, the precision plugin), collects through a bf16 actor, and its fp32
+    weights move and stay finite."""
+    module = SAC(
+        EnvConfig("InvertedPendulum-v5"), SACConfig(actor_hidden=[16], critic_hidden=[16], batch_size=32),
+        training=TrainingConfig(total_steps=300, eval_episodes=1), off_policy=OffPolicyConfig(warmup_steps=100),
+    )  # fmt: skip
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    trainer = L.Trainer(accelerator="cpu", precision="bf16-mixed", logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=-1)
+    trainer.fit(module)
+    assert not module._direct_steps and module.updates > 0
+    weights = {k: v for k, v in module.state_dict().items() if v.is_floating_point()}
+    assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in weights.values())
+    assert any(not torch.equal(v, before[k]) for k, v in weights.items())
