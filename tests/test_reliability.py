@@ -99,7 +99,7 @@ def test_direct_optimizer_steps_match_lightnings_route_and_give_way_to_hooks():
 
 def test_bf16_mixed_precision_takes_lightnings_route_and_trains():
     """``--trainer.precision bf16-mixed`` (the README's opt-in for CPUs with bf16 units): the learner keeps
-    Lightning's route (autocast, the precision plugin), collects through a bf16 actor, and its fp32
+    Lightning's route (autocast, the precision plugin), collects and updates under autocast, and its fp32
     weights move and stay finite."""
     module = SAC(
         EnvConfig("InvertedPendulum-v5"), SACConfig(actor_hidden=[16], critic_hidden=[16], batch_size=32),
