@@ -80,6 +80,10 @@ def test_model_rows_are_penalized_and_the_mix_holds_the_real_ratio(pendulum_setu
     module = MOPO(PENDULUM, dataset, world_model, MOPOConfig(**{**SMALL_MOPO.__dict__, "penalty_coef": 2.0, "real_ratio": 0.25}), SMALL_SAC)
     stats = module.rollout()
     assert len(module.model_buffer) > 0 and stats["mopo/penalty_mean"] > 0
+    # What the SAC step is paid on the new rows: reward - lambda u, the charged part at lambda = 2.
+    assert torch.isclose(stats["mopo/charged_penalty_mean"], 2.0 * module.model_buffer.storage[: len(module.model_buffer)]["penalty"].mean(), rtol=1e-4)
+    assert torch.isclose(stats["mopo/penalized_reward_mean"], stats["mopo/reward_mean"] - stats["mopo/charged_penalty_mean"], rtol=1e-4, atol=1e-6)
+    assert 0 <= stats["mopo/penalized_negative_fraction"] <= 1 and 0 <= stats["mopo/rollout_ended_fraction"] <= 1
     module.reward_of = lambda batch, real: batch["reward"] if real else torch.zeros(batch.shape[0])  # only the penalty left
     batch, reward = module.sac_batch()
     assert batch.shape[0] == 64 and reward.shape == (64,)

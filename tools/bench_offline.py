@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ MEDIUM_STEP = 165_000  # env steps of the zoo's medium Hopper policy (zoo/README
 # Thesis Table 3.1 (Hopper, 5 expert trajectories; its expert 3512).
 THESIS = {"medium": 0.70, "medium_replay": 0.87, "medium_expert": 0.95}
 CPU = {"offline_ml_irl": ROOT / "configs/offline_ml_irl/overlays/cpu.yaml", "world_model": ROOT / "configs/world_model/overlays/cpu.yaml"}
+OVERLAYS = ROOT / "configs/offline_ml_irl/overlays"
 
 
 def dataset_path(dataset: str) -> Path:
@@ -52,10 +54,14 @@ def world_model_run(dataset: str) -> BenchmarkRun:
                         ["--model.init_args.dataset", str(dataset_path(dataset))])
 
 
-def irl_run(dataset: str, seed: int, trajectories: int = 5) -> BenchmarkRun:
-    suffix = "" if trajectories == 5 else f"_{trajectories}traj"
+def irl_run(dataset: str, seed: int, trajectories: int = 5, variant: str = "") -> BenchmarkRun:
+    """Offline ML-IRL on ``dataset``; ``variant``: overlays of ``configs/offline_ml_irl/overlays/`` joined by ``+``."""
+    suffix = ("" if trajectories == 5 else f"_{trajectories}traj") + (f"+{variant}" if variant else "")
+    overlays = [OVERLAYS / f"{name}.yaml" for name in variant.split("+") if name]
+    if missing := [path.name for path in overlays if not path.exists()]:
+        raise SystemExit(f"unknown Offline ML-IRL variant {variant!r}: no {', '.join(missing)} in {OVERLAYS.relative_to(ROOT)}")
     return BenchmarkRun(
-        f"offline_ml_irl_{dataset}{suffix}/seed{seed}", [ROOT / f"configs/offline_ml_irl/hopper_{dataset}.yaml", CPU["offline_ml_irl"]],
+        f"offline_ml_irl_{dataset}{suffix}/seed{seed}", [ROOT / f"configs/offline_ml_irl/hopper_{dataset}.yaml", CPU["offline_ml_irl"], *overlays],
         ["--model.init_args.dataset", str(dataset_path(dataset)), "--model.init_args.world_model", str(world_model_run(dataset).latest_checkpoint),
          "--model.init_args.num_expert_trajectories", str(trajectories), "--model.init_args.training.seed", str(seed)],
     )  # fmt: skip
@@ -120,12 +126,12 @@ def make_data(datasets: tuple[str, ...] = DATASETS) -> None:
         copy_atomic(dataset_path("medium_replay"), carried)
 
 
-def runs_of(stage: str, seeds: list[int], datasets: tuple[str, ...] = DATASETS) -> list[BenchmarkRun]:
+def runs_of(stage: str, seeds: list[int], datasets: tuple[str, ...] = DATASETS, variants: tuple[str, ...] = ("",)) -> list[BenchmarkRun]:
     if stage == "world_model":
         return [world_model_run(d) for d in datasets]
     if stage == "offline_ml_irl":
-        one_trajectory = [irl_run("medium", s, 1) for s in seeds] if "medium" in datasets else []
-        return [irl_run(d, s) for d in datasets for s in seeds] + one_trajectory
+        one_trajectory = [irl_run("medium", s, 1) for s in seeds] if "medium" in datasets and "" in variants else []
+        return [irl_run(d, s, variant=v) for v in variants for d in datasets for s in seeds] + one_trajectory
     if stage == "bc":
         return [bc_run(s) for s in seeds]
     if stage == "value_dice":
@@ -143,10 +149,15 @@ def holdout(dataset: str) -> str:
     return " / ".join(f"{points[-1][1]:.4f}" if points else "-" for points in values.values())
 
 
-def report(seeds: list[int]) -> None:
+def report(seeds: list[int], variants: tuple[str, ...] = ()) -> None:
     zoo = json.loads((ROOT / "zoo" / "zoo.json").read_text())
     expert = zoo["Hopper-v5"]["expert_return_mean"]
     rows_spec = [(f"Offline ML-IRL, {d.replace('_', '-')} (CPU profile)", [irl_run(d, s) for s in seeds], THESIS[d], d) for d in DATASETS]
+    for variant in (v for v in variants if v):  # a variant's row only where it ran: variants are probes
+        for d in DATASETS:
+            runs = [irl_run(d, s, variant=variant) for s in seeds]
+            if any(run.folder.exists() for run in runs):
+                rows_spec.append((f"Offline ML-IRL, {d.replace('_', '-')} (CPU profile + {variant})", runs, None, d))
     rows_spec += [("Offline ML-IRL, medium, 1 expert trajectory (CPU profile)", [irl_run("medium", s, 1) for s in seeds], None, "medium"),
                   ("BC, 5 expert trajectories (no dataset)", [bc_run(s) for s in seeds], None, None),
                   ("ValueDICE, 5 expert trajectories (no dataset)", [value_dice_run(s) for s in seeds], None, None),
@@ -163,7 +174,7 @@ def report(seeds: list[int]) -> None:
     header = ["setting", *(cell.format(reference="expert").replace("env steps", "gradient steps") for cell in SUMMARY_HEADER), "thesis ratio", "EPIC (0 best)", "world model holdout MSE / NLL"]
     lines = [
         "# Offline ML-IRL on Hopper-v5 (thesis Table 3.1)", "",
-        "Command: `python " + " ".join(["tools/bench_offline.py", *sys.argv[1:]]) + "`", "",
+        "Command: `python " + shlex.join(["tools/bench_offline.py", *sys.argv[1:]]) + "`", "",
         SUMMARY_LEGEND.format(reference="Hopper-v5 zoo expert").replace("env steps", "gradient steps"), "",
         *markdown_table(header, rows), "",
         "Thesis ratios are to its own expert (3512 on Hopper-v2, D4RL data); ours to our v5 expert on our v5 datasets.",
@@ -184,13 +195,15 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS,
                         help="make these datasets and train their world model, Offline ML-IRL and CLARE runs only (the report shows all)")
+    parser.add_argument("--variants", nargs="+", default=[""], metavar="OVERLAY[+OVERLAY]",
+                        help="Offline ML-IRL variants: overlays of configs/offline_ml_irl/overlays/ joined by '+' ('' = the CPU profile alone)")
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--carry", action="store_true", help="do not train: pack the runs for the next session into results/carry/")
     args = parser.parse_args()
     stages = [s for s in args.stages if s != "data"]
     if args.carry:
-        for run in (run for stage in stages for run in runs_of(stage, args.seeds)):
+        for run in (run for stage in stages for run in runs_of(stage, args.seeds, variants=tuple(args.variants))):
             if run.folder.exists():
                 run.carry()
         return
@@ -198,8 +211,8 @@ def main() -> None:
         if "data" in args.stages:
             make_data(tuple(args.datasets))
         for stage in stages:  # in order: each stage reads the previous one's checkpoints
-            train_runs(runs_of(stage, args.seeds, tuple(args.datasets)), None, args.parallel)
-    report(args.seeds)
+            train_runs(runs_of(stage, args.seeds, tuple(args.datasets), tuple(args.variants)), None, args.parallel)
+    report(args.seeds, tuple(args.variants))
 
 
 if __name__ == "__main__":

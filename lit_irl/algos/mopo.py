@@ -121,6 +121,7 @@ class MOPO(OfflineLearner):
         keys = ("obs", "action", "next_obs", "terminated", "penalty", *(("model_reward",) if self.world_model.predict_reward else ()))
         self.model_buffer = TransitionReplay(capacity, keys=keys)
         self.register_buffer("rollouts", torch.zeros((), dtype=torch.long))
+        self.latest_rollout_stats: dict[str, torch.Tensor] = {}
 
     def configure_optimizers(self):
         return self.policy.make_optimizers()
@@ -140,7 +141,26 @@ class MOPO(OfflineLearner):
             rows["model_reward"] = self.model_reward(rows)
         self.model_buffer.extend(rows.cpu())
         self.rollouts += 1
-        return {"mopo/penalty_mean": rows["penalty"].mean(), "mopo/rollout_steps_mean": mask.sum(-1).float().mean()}
+        self.latest_rollout_stats = self.rollout_diagnostics(rows, mask, data["terminated"].any(-1))
+        return self.latest_rollout_stats
+
+    @torch.no_grad()
+    def rollout_diagnostics(self, rows: TensorDict, mask: torch.Tensor, ended: torch.Tensor, max_rows: int = 20_000) -> dict[str, torch.Tensor]:
+        """What the SAC step will be paid on the new model rows: the reward, ``lambda u`` and their
+        difference. A penalized reward below 0 makes ending the episode (worth 0) the better choice:
+        the share of such rows tells whether the penalty, not the reward, is steering the policy.
+        ``ended``: per rollout, whether the termination function ended it (a fall in the model).
+        Reward terms on at most ``max_rows`` rows (the first ones: rows are in no particular order of quality)."""
+        sample = rows[:max_rows]
+        reward = self.reward_of(sample, real=False)
+        charged = self.mopo_config.penalty_coef * sample["penalty"]
+        penalized = reward - charged
+        return {
+            "mopo/penalty_mean": rows["penalty"].mean(), "mopo/penalty_p90": torch.quantile(sample["penalty"], 0.9),
+            "mopo/reward_mean": reward.mean(), "mopo/charged_penalty_mean": charged.mean(), "mopo/penalized_reward_mean": penalized.mean(),
+            "mopo/penalized_negative_fraction": (penalized < 0).float().mean(),
+            "mopo/rollout_steps_mean": mask.sum(-1).float().mean(), "mopo/rollout_ended_fraction": ended.float().mean(),
+        }  # fmt: skip
 
     def rollout_start_pool(self) -> torch.Tensor:
         """The states model rollouts start from: the dataset's (CLARE: the expert's)."""
@@ -186,7 +206,8 @@ class MOPO(OfflineLearner):
         (every ``rollout_every`` steps), then one SAC update on the real / model mix."""
         if step % self.mopo_config.rollout_every == 0 or not len(self.model_buffer):
             with self.timed("model_rollouts"):
-                stats.update(self.rollout())
+                self.rollout()
+        stats.update(self.latest_rollout_stats)  # every log shows the latest rollout, not only a batch that made one
         with self.timed("sac_updates"):
             sac_batch, reward = self.sac_batch()
             regularizer = self.actor_regularizer if type(self).actor_regularizer is not MOPO.actor_regularizer else None
