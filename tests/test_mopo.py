@@ -144,6 +144,9 @@ def test_offline_ml_irl_cli_smoke_and_resume_is_bit_identical(pendulum_setup, ir
     (run_dir,) = Path(irl_checkpoint).parents[1:2]
     epic = logged_scalars(run_dir, "reward_recovery/epic")
     assert epic and 0.0 <= epic[-1][1] <= 1.0, "evaluations log the EPIC distance of the learned reward"
+    logged = logged_scalars(run_dir, "perf/gradient_steps_per_s")
+    paid = logged_scalars(run_dir, "mopo/penalized_reward_mean")
+    assert len(paid) == len(logged) > 1, "every log shows what the latest model rollout is paid, not only logs of a batch that made one"
     different = [k for k in a["state_dict"] if not torch.equal(a["state_dict"][k], b["state_dict"][k])]
     assert not different, f"differ after resume: {different}"
     for sa, sb in zip(a["optimizer_states"][-1]["state"].values(), b["optimizer_states"][-1]["state"].values()):
@@ -260,3 +263,16 @@ def test_clare_weights_loss_and_cli(pendulum_setup, tmp_path: Path):
     assert int(state["reward_updates"]) == 4
     assert not [k for k in state if not torch.equal(state[k], other[k])], "resume is bit-identical"
     assert load_reward(str(checkpoint), 4, 1).config.inputs == "sa", "CLARE's r(s, a) is a reward_from reward"
+
+
+def test_diagnose_offline_tool_prints_what_the_policy_is_paid(pendulum_setup, irl_checkpoint: str, capsys, monkeypatch):
+    import sys
+
+    dataset, _, world_model = pendulum_setup
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    import diagnose_offline
+
+    monkeypatch.setattr(sys, "argv", ["diagnose_offline.py", irl_checkpoint, "--dataset", dataset, "--world-model", world_model, "--episodes", "1"])
+    diagnose_offline.main()
+    out = capsys.readouterr().out
+    assert "episode 0:" in out and "r-lambda*u" in out and "dataset rows" in out and "expert (s, a)" in out
