@@ -63,3 +63,16 @@ def test_training_seconds_counts_logged_periods_only(tmp_path: Path, first_step:
         writer.add_scalar("perf/env_steps_per_s", 100.0, first_step + 5000 * k)
     writer.close()
     assert training_seconds(tmp_path) == pytest.approx(4 * 5000 / 100)
+
+
+def test_offline_variants_name_their_runs_and_stack_their_overlays(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.syspath_prepend(str(Path(benchmark.ROOT) / "tools"))
+    import bench_offline
+
+    run = bench_offline.irl_run("medium_replay", 1, variant="fast_reward")
+    assert run.name == "offline_ml_irl_medium_replay+fast_reward/seed1"
+    assert [Path(c).name for c in run.configs] == ["hopper_medium_replay.yaml", "cpu.yaml", "fast_reward.yaml"], "the variant's overlay goes last"
+    names = [r.name for r in bench_offline.runs_of("offline_ml_irl", [0], ("medium",), ("", "fast_reward"))]
+    assert names == ["offline_ml_irl_medium/seed0", "offline_ml_irl_medium+fast_reward/seed0", "offline_ml_irl_medium_1traj/seed0"]
+    with pytest.raises(SystemExit, match="unknown Offline ML-IRL variant 'fast_rewrd'"):
+        bench_offline.irl_run("medium", 0, variant="fast_rewrd")
