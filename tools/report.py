@@ -93,7 +93,12 @@ def aihf_paper(data: dict) -> str:
 def offline_paper(data: dict) -> str:
     thesis = {"medium": 0.70, "medium-replay": 0.87, "medium-expert": 0.95}  # thesis Table 3.1, Offline ML-IRL / its expert
     rows = {name: summary for name, summary in data.items() if name.startswith("Offline ML-IRL, ") and "1 expert" not in name}
-    return "; ".join(f"{name.split(', ')[1].split(' (')[0]}: ours {_ratio(s)}, thesis {thesis.get(name.split(', ')[1].split(' (')[0], float('nan')):.2f}"
+
+    def label(name: str) -> tuple[str, str]:  # "Offline ML-IRL, medium-replay (CPU profile + fast_reward)" -> dataset, variant
+        dataset, _, profile = name.split(", ")[1].partition(" (")
+        return dataset, profile.rstrip(")").partition(" + ")[2]
+
+    return "; ".join(f"{label(name)[0]}{' + ' + label(name)[1] if label(name)[1] else ''}: ours {_ratio(s)}, thesis {thesis.get(label(name)[0], float('nan')):.2f}"
                      for name, s in rows.items())
 
 
@@ -194,7 +199,7 @@ TABLES = [
     ResultTable(
         "Offline ML-IRL on Hopper-v5 (thesis Table 3.1)", "offline_hopper",
         "python tools/bench_offline.py --stages world_model offline_ml_irl bc value_dice clare reward_transfer --seeds 0 1 2",
-        "python tools/bench_offline.py --report-only --seeds 0 1 2",
+        "python tools/bench_offline.py --report-only --seeds 0 1 2 --variants '' fast_reward",
         "Offline ML-IRL (CPU profile) on medium, medium-replay and medium-expert data from 5 expert trajectories, the "
         "1-trajectory row, BC, ValueDICE and CLARE, and offline reward transfer; world-model holdout metrics and EPIC.",
         offline_paper, run_prefix="offline_",
