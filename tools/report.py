@@ -94,12 +94,12 @@ def offline_paper(data: dict) -> str:
     thesis = {"medium": 0.70, "medium-replay": 0.87, "medium-expert": 0.95}  # thesis Table 3.1, Offline ML-IRL / its expert
     rows = {name: summary for name, summary in data.items() if name.startswith("Offline ML-IRL, ") and "1 expert" not in name}
 
-    def label(name: str) -> tuple[str, str]:  # "Offline ML-IRL, medium-replay (CPU profile + fast_reward)" -> dataset, variant
+    parts = []
+    for name, summary in rows.items():  # "Offline ML-IRL, medium-replay (CPU profile + fast_reward)" -> dataset, variant
         dataset, _, profile = name.split(", ")[1].partition(" (")
-        return dataset, profile.rstrip(")").partition(" + ")[2]
-
-    return "; ".join(f"{label(name)[0]}{' + ' + label(name)[1] if label(name)[1] else ''}: ours {_ratio(s)}, thesis {thesis.get(label(name)[0], float('nan')):.2f}"
-                     for name, s in rows.items())
+        variant = profile.rstrip(")").partition(" + ")[2]
+        parts.append(f"{dataset}{' + ' + variant if variant else ''}: ours {_ratio(summary)}, thesis {thesis.get(dataset, float('nan')):.2f}")
+    return "; ".join(parts)
 
 
 def baselines_paper(data: dict) -> str:
