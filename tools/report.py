@@ -139,7 +139,10 @@ TABLES = [
          Video("ML-IRL r(s), seed 0, 1M env steps", "results/carry/hopper_state_only/seed0/last.ckpt", "ml_irl_hopper_state_only_seed0.mp4"),
          Video("ML-IRL r(s, a), seed 0, 1M env steps", "results/carry/hopper_state_action/seed0/last.ckpt", "ml_irl_hopper_state_action_seed0.mp4"),
          Video("ML-IRL r(s) with the steadier step, seed 0, 1M env steps",
-               "results/carry/hopper_state_only+fast_reward_decay+standard_sac/seed0/last.ckpt", "ml_irl_hopper_state_only_standard_sac_seed0.mp4")],
+               "results/carry/hopper_state_only+fast_reward_decay+standard_sac/seed0/last.ckpt", "ml_irl_hopper_state_only_standard_sac_seed0.mp4"),
+         Video("ML-IRL r(s, a) with the steadier step, seed 0, 1M env steps",
+               "results/carry/hopper_state_action+fast_reward_decay+standard_sac/seed0/last.ckpt",
+               "ml_irl_hopper_state_action_standard_sac_seed0.mp4")],
         ["ml_irl_hopper_profiles.png"],
     ),
     ResultTable(
