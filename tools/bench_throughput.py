@@ -2,6 +2,7 @@
 
     python tools/bench_throughput.py                 # Hopper-v5, nets (256, 256) and (64, 64)
     python tools/bench_throughput.py --quick         # fewer repeats
+    python tools/bench_throughput.py --only sac_loop --widths 256 128 64   # the whole SAC loop per net width
 
 Prints, for the same env, networks and batch:
   collection  env-steps/s: plain gymnasium loop (reference) | lit_irl fast EnvRunner (+ replay write)
@@ -807,6 +808,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
     parser.add_argument("--only", choices=["sac", "sac_loop", "ppo", "bc", "world_model", "sequence"],
                         help="one learner's measurements only (sac_loop: the whole SAC training loop against SB3 alone)")
+    parser.add_argument("--widths", type=int, nargs="+", default=[256, 64],
+                        help="width(s) of the two hidden layers of the SAC actor and critics measured (default: 256 64)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -819,8 +822,8 @@ def main() -> None:
         report(f"whole SAC training loop, nets {hidden}, UTD 1: env-steps/s", "steps/s", rates)
 
     if args.only == "sac_loop":
-        for hidden in ([256, 256], [64, 64]):
-            report_training_loop(hidden)
+        for width in args.widths:
+            report_training_loop([width, width])
         return
     if args.only in (None, "sequence"):
         rates = bench_sequence(5 if args.quick else 60, repeats)  # 60 PPO iterations: Trainer start-up is ~3% of a run, as in real runs
@@ -845,7 +848,7 @@ def main() -> None:
         report(f"whole PPO training, (64, 64) tanh, {PPO_STEPS} steps x 10 epochs x minibatch 64: env-steps/s", "steps/s", rates)
     if args.only == "ppo":
         return
-    for hidden in ([256, 256], [64, 64]):
+    for hidden in ([width, width] for width in args.widths):
         rates = bench_collection(args.env, hidden, 1000 if args.quick else 2000, repeats)
         report(f"collection, actor {hidden}: env-steps/s", "steps/s", rates)
         rates = bench_updates(args.env, hidden, 50 if args.quick else 200, repeats)
