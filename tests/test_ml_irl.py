@@ -264,3 +264,26 @@ def test_reward_step_size_decays_as_the_thesis_schedule():
     assert constant.param_groups[0]["lr"] == pytest.approx(1e-3)
     with pytest.raises(LitIRLError, match="lr_decay_power must be >= 0"):
         RewardConfig(lr_decay_power=-0.5)
+
+
+def test_straight_through_clamp_pays_the_clip_and_passes_every_rows_gradient():
+    from tensordict import TensorDict
+
+    from lit_irl.rewards import RewardModel
+
+    obs = torch.tensor([[30.0], [0.5], [-30.0]])
+    batch = TensorDict({"obs": obs}, batch_size=[3])
+    rewards = {}
+    for mode in ("zero", "straight_through"):
+        model = RewardModel(1, 1, RewardConfig(inputs="s", hidden=[], clamp=10.0, clamp_gradient=mode))
+        with torch.no_grad():
+            model.net[-1].weight.fill_(1.0), model.net[-1].bias.zero_()
+        reward = model(batch)
+        reward.sum().backward()
+        rewards[mode] = (reward.detach(), model.net[-1].weight.grad.item())
+    assert torch.equal(rewards["zero"][0], torch.tensor([10.0, 0.5, -10.0]))
+    assert torch.equal(rewards["straight_through"][0], rewards["zero"][0]), "the same values are paid either way"
+    assert rewards["zero"][1] == pytest.approx(0.5), "torch.clamp: only the row inside the clip moves the weight"
+    assert rewards["straight_through"][1] == pytest.approx(30.0 + 0.5 - 30.0), "every row passes its gradient"
+    with pytest.raises(LitIRLError, match="clamp_gradient must be"):
+        RewardConfig(clamp_gradient="soft")

@@ -36,6 +36,12 @@ class RewardConfig:
             initial ordering of states (a random init can pay the agent's and fallen states more
             than the expert's, which the slow reward step then takes many iterations to undo).
         clamp: outputs are clipped to [-clamp, clamp] (official ML-IRL: 10); ``None`` = no clip.
+        clamp_gradient: what a clipped output passes back to the reward step. ``zero`` (the official
+            code's ``torch.clamp``): nothing, so a row past the clip no longer moves; once most rows
+            of one side are past it, only the other side's rows push and r_theta ratchets to the
+            clip (measured in Offline ML-IRL: 97% of agent and expert rows at +10, raw means 28 and 42).
+            ``straight_through``: the clipped value forward, the unclipped gradient back, so every
+            row keeps its push and the loss still separates expert from agent rows.
         normalize_inputs: standardize observations with the expert data's mean and std.
         lr: Adam step size alpha_0 of the reward step.
         lr_decay_power: sigma in alpha_k = alpha_0 / (k + 1)^sigma (0 = constant step size).
@@ -49,6 +55,7 @@ class RewardConfig:
     linear_first_layer: bool = False
     zero_init: bool = False
     clamp: float | None = 10.0
+    clamp_gradient: Literal["zero", "straight_through"] = "zero"
     normalize_inputs: bool = False
     lr: float = 1e-4
     lr_decay_power: float = 0.0
@@ -61,6 +68,8 @@ class RewardConfig:
         check_positive(reward_hidden=self.hidden, reward_lr=self.lr)
         if self.clamp is not None:
             check_positive(reward_clamp=self.clamp)
+        if self.clamp_gradient not in ("zero", "straight_through"):
+            raise LitIRLError(f"reward clamp_gradient must be 'zero' or 'straight_through', got {self.clamp_gradient!r}")
         if self.lr_decay_power < 0:
             raise LitIRLError(f"lr_decay_power must be >= 0, got {self.lr_decay_power}")
         if self.weight_decay < 0:
@@ -103,7 +112,8 @@ class RewardModel(nn.Module):
             parts.append((batch["next_obs"] - self.obs_mean) / self.obs_std)
         reward = self.net(torch.cat(parts, -1)).squeeze(-1)
         if self.config.clamp is not None:
-            reward = reward.clamp(-self.config.clamp, self.config.clamp)
+            clipped = reward.clamp(-self.config.clamp, self.config.clamp)
+            reward = reward + (clipped - reward).detach() if self.config.clamp_gradient == "straight_through" else clipped
         return reward
 
     def make_optimizer(self) -> torch.optim.Adam:
