@@ -9,7 +9,9 @@ MOPO's SAC step is paid on such a model row (r_theta - lambda u), the critic's Q
 one-step error (elites' mean prediction vs the real next state), height and angle. Then the same
 reward terms on the expert's (s, a) and on dataset rows. A penalized reward below 0 where the expert
 acts means the penalty, not the reward, decides what the policy does; a Q that falls long before
-the end means the critic expected the end.
+the end means the critic expected the end. Last, the reward step's rows (model rollouts from the
+expert's initial states, the expert's (s, a)) against the reward's clip: a reward past its clip on
+most rows pays every state the same.
 
 ``--dataset`` / ``--world-model``: where the run's files are now, if they moved since it ran (the
 world model's weights come from the checkpoint itself; its file is only read for its architecture).
@@ -111,6 +113,21 @@ def main() -> None:
         terms = paid(learner, obs, action, next_obs)
         cells = " ".join(f"{key} {values.mean():7.3f}" for key, values in terms.items() if key != "Q")
         print(f"\n{name}: {cells}, share r-lambda*u < 0: {(terms['r-lambda*u'] < 0).float().mean():.2f}")
+    clip_report(learner)
+
+
+@torch.no_grad()
+def clip_report(learner: OfflineMLIRL) -> None:
+    """What the reward step's rows look like to the clip: the unclipped r_theta and the share of rows
+    past +-clamp, where the clip pays a constant (and, with ``clamp_gradient: zero``, passes no gradient)."""
+    clamp = learner.reward.config.clamp
+    if clamp is None:
+        return
+    agent, mask = learner.agent_trajectories()
+    for name, raw in {"agent model rollouts": learner.reward.unclipped(agent)[mask.bool()],
+                      "expert (s, a)": learner.reward.unclipped(learner.expert).flatten()}.items():  # fmt: skip
+        print(f"reward step, {name} ({raw.numel()} rows): unclipped r_theta {raw.mean():.2f}, past +{clamp:g}: "
+              f"{(raw >= clamp).float().mean():.2f}, past -{clamp:g}: {(raw <= -clamp).float().mean():.2f}")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,14 @@ class RewardModel(nn.Module):
 
     def forward(self, batch: TensorDictBase) -> torch.Tensor:
         """One reward per transition of ``batch`` (any batch shape)."""
+        reward = self.unclipped(batch)
+        if self.config.clamp is not None:
+            clipped = reward.clamp(-self.config.clamp, self.config.clamp)
+            reward = reward + (clipped - reward).detach() if self.config.clamp_gradient == "straight_through" else clipped
+        return reward
+
+    def unclipped(self, batch: TensorDictBase) -> torch.Tensor:
+        """The network's output before the clip: what the reward ranks, where the clip pays a constant."""
         parts = [(batch["obs"] - self.obs_mean) / self.obs_std]
         if self.uses_action:
             if "action" not in batch.keys():
@@ -110,11 +118,7 @@ class RewardModel(nn.Module):
             parts.append(batch["action"])
         if self.uses_next_obs:
             parts.append((batch["next_obs"] - self.obs_mean) / self.obs_std)
-        reward = self.net(torch.cat(parts, -1)).squeeze(-1)
-        if self.config.clamp is not None:
-            clipped = reward.clamp(-self.config.clamp, self.config.clamp)
-            reward = reward + (clipped - reward).detach() if self.config.clamp_gradient == "straight_through" else clipped
-        return reward
+        return self.net(torch.cat(parts, -1)).squeeze(-1)
 
     def make_optimizer(self) -> torch.optim.Adam:
         c = self.config
