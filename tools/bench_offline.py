@@ -156,7 +156,7 @@ def report(seeds: list[int], variants: tuple[str, ...] = ()) -> None:
     for variant in (v for v in variants if v):  # a variant's row only where it ran: variants are probes
         for d in DATASETS:
             runs = [irl_run(d, s, variant=variant) for s in seeds]
-            if any(run.latest_checkpoint.exists() for run in runs):  # run here, or carried from an earlier session
+            if any(any(run.events_folder.glob("events.out.tfevents.*")) for run in runs):  # run here, or its events carried
                 rows_spec.append((f"Offline ML-IRL, {d.replace('_', '-')} (CPU profile + {variant})", runs, None, d))
     rows_spec += [("Offline ML-IRL, medium, 1 expert trajectory (CPU profile)", [irl_run("medium", s, 1) for s in seeds], None, "medium"),
                   ("BC, 5 expert trajectories (no dataset)", [bc_run(s) for s in seeds], None, None),
