@@ -37,11 +37,11 @@ class RewardConfig:
             than the expert's, which the slow reward step then takes many iterations to undo).
         clamp: outputs are clipped to [-clamp, clamp] (official ML-IRL: 10); ``None`` = no clip.
         clamp_gradient: what a clipped output passes back to the reward step. ``zero`` (the official
-            code's ``torch.clamp``): nothing, so a row past the clip no longer moves; once most rows
-            of one side are past it, only the other side's rows push and r_theta ratchets to the
-            clip (measured in Offline ML-IRL: 97% of agent and expert rows at +10, raw means 28 and 42).
+            code's ``torch.clamp``): nothing, so a row past the clip no longer moves.
             ``straight_through``: the clipped value forward, the unclipped gradient back, so every
-            row keeps its push and the loss still separates expert from agent rows.
+            row keeps its push. Neither holds the reward's scale: in Offline ML-IRL on medium-replay
+            with the fast step, 90-98% of the reward step's rows ended past +10 either way (sooner
+            with ``straight_through``; results/history.md, 2026-12-01).
         normalize_inputs: standardize observations with the expert data's mean and std.
         lr: Adam step size alpha_0 of the reward step.
         lr_decay_power: sigma in alpha_k = alpha_0 / (k + 1)^sigma (0 = constant step size).
