@@ -15,6 +15,7 @@ from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError
 from lit_irl.policy import SACConfig
 from lit_irl.rewards.adversarial import airl_shaped, discriminator_loss, gradient_penalty, reward_from_logits
+from lit_irl.rewards import RewardConfig
 from lit_irl.rewards.models import load_reward
 from tests.conftest import ROOT, run_cli
 from tests.conftest import tiny_args as tiny_cli_args
@@ -149,6 +150,8 @@ def test_bad_inputs():
         GAIL(PENDULUM, DEMOS, gradient_penalty=-1.0, sac=SMALL)
     with pytest.raises(LitIRLError, match="made for InvertedPendulum-v5, the config names Hopper-v5"):
         SQIL(EnvConfig("Hopper-v5"), DEMOS, sac=SMALL)
+    with pytest.raises(LitIRLError, match="GAIL's discriminator does not use reward output_l2"):
+        GAIL(PENDULUM, DEMOS, discriminator=RewardConfig(inputs="sa", output_l2=0.1), sac=SMALL)
 
 
 def test_iq_learn_critic_loss_hand_computed():

@@ -287,3 +287,32 @@ def test_straight_through_clamp_pays_the_clip_and_passes_every_rows_gradient():
     assert rewards["straight_through"][1] == pytest.approx(30.0 + 0.5 - 30.0), "every row passes its gradient"
     with pytest.raises(LitIRLError, match="clamp_gradient must be"):
         RewardConfig(clamp_gradient="soft")
+
+
+def test_scale_penalty_holds_the_level_the_shift_invariant_loss_leaves_free():
+    """mean r(agent) - mean r(expert) falls without bound as r_E - r_A grows; with c/2 * mean r^2 on both
+    sides a linear r(x) = w x + b on expert x = 1, agent x = -1 has its minimum at r_E = 1/c, r_A = -1/c."""
+    from tensordict import TensorDict
+
+    from lit_irl.rewards import RewardModel, ml_irl_sample_mean_loss
+
+    expert, agent = (TensorDict({"obs": torch.tensor([[x]])}, batch_size=[1, 1]) for x in (1.0, -1.0))
+    mask = torch.ones(1, 1)
+    ends = {}
+    for c in (0.0, 0.5):
+        torch.manual_seed(0)
+        model = RewardModel(1, 1, RewardConfig(inputs="s", hidden=[], clamp=None, output_l2=c, weight_decay=0.0, lr=0.05))
+        optimizer = model.make_optimizer()
+        for _ in range(2000):
+            loss, _ = ml_irl_sample_mean_loss(model(agent), model(expert), 1.0, mask, mask)
+            penalty, stats = model.scale_penalty((agent, mask), (expert, mask))
+            optimizer.zero_grad()
+            (loss + penalty).backward()
+            optimizer.step()
+        ends[c] = (model(expert).item(), model(agent).item(), stats)
+    assert ends[0.0][0] - ends[0.0][1] > 150, "without the penalty the gap keeps growing"
+    assert ends[0.0][2] == {}, "off: no penalty, no forward pass"
+    assert ends[0.5][0] == pytest.approx(2.0, abs=1e-2) and ends[0.5][1] == pytest.approx(-2.0, abs=1e-2)
+    assert ends[0.5][2]["reward/scale_penalty"].item() == pytest.approx(0.5 * 0.5 * (4.0 + 4.0), abs=2e-2)
+    with pytest.raises(LitIRLError, match="output_l2 must be >= 0"):
+        RewardConfig(output_l2=-0.1)

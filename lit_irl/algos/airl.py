@@ -12,7 +12,7 @@ from lit_irl.algos.online import CollectionConfig
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError
 from lit_irl.policy import SACConfig
-from lit_irl.rewards import RewardConfig, RewardModel
+from lit_irl.rewards import RewardConfig, RewardModel, refuse_scale_penalty
 from lit_irl.rewards.adversarial import REWARD_FORMS, airl_shaped, reward_from_logits
 
 G_AND_H = RewardConfig(inputs="s", hidden=[256, 256], activation="relu", clamp=None, lr=1e-4, weight_decay=0.0, betas=(0.0, 0.999))
@@ -67,6 +67,7 @@ class AIRL(GAIL):
 
     def build_discriminator(self, config: RewardConfig) -> None:
         spec = self.env_spec
+        refuse_scale_penalty(config, "AIRL")
         self.reward = RewardModel(spec.obs_dim, spec.act_dim, config)  # g: the reward that transfers
         self.shaping = RewardModel(spec.obs_dim, spec.act_dim, config)  # h: a potential, discarded after training
         if config.normalize_inputs:

@@ -12,7 +12,7 @@ from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.models.penalties import uncertainty_penalty
 from lit_irl.policy import SACConfig
-from lit_irl.rewards import RewardConfig, RewardModel
+from lit_irl.rewards import RewardConfig, RewardModel, refuse_scale_penalty
 
 CLARE_REWARD = RewardConfig(inputs="sa", hidden=[256, 256, 256, 256], activation="silu", clamp=None, lr=5e-5, weight_decay=1e-5)
 
@@ -99,6 +99,7 @@ class CLARE(MOPO):
         self.bc_weight, self.regularizer_weight = bc_weight, regularizer_weight
         self.reward_batch, self.reward_steps_per_update, self.reward_every = reward_batch, reward_steps, reward_every
         spec = self.env_spec
+        refuse_scale_penalty(reward, "CLARE")
         self.reward = RewardModel(spec.obs_dim, spec.act_dim, reward)
         self.register_buffer("reward_updates", torch.zeros((), dtype=torch.long))
         self.demonstration_data, expert = expert_transitions(demonstrations, env, num_expert_trajectories)

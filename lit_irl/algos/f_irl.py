@@ -15,7 +15,7 @@ from lit_irl.algos.online import CollectionConfig
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.policy import SACConfig
-from lit_irl.rewards import RewardConfig, RewardModel
+from lit_irl.rewards import RewardConfig, RewardModel, refuse_scale_penalty
 from lit_irl.rewards.adversarial import discriminator_loss
 
 Divergence = Literal["fkl", "rkl", "js"]
@@ -94,6 +94,7 @@ class FIRL(MLIRL):
         self.save_hyperparameters()
         self.divergence, self.classifier_steps, self.classifier_batch = divergence, classifier_steps, classifier_batch
         spec = self.env_spec
+        refuse_scale_penalty(classifier, "f-IRL's classifier")
         self.density_ratio = RewardModel(spec.obs_dim, spec.act_dim, classifier)
         self.expert_states = self.expert["obs"][self.expert_mask.bool()]
 

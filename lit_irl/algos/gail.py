@@ -15,7 +15,7 @@ from lit_irl.data.modules import expert_transitions
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_positive
 from lit_irl.policy import SACConfig, SACPolicy
-from lit_irl.rewards import RewardConfig, RewardModel
+from lit_irl.rewards import RewardConfig, RewardModel, refuse_scale_penalty
 from lit_irl.rewards.adversarial import check_reward_form, discriminator_loss, gradient_penalty, reward_from_logits
 
 DISCRIMINATOR = RewardConfig(inputs="sa", hidden=[128, 128], activation="tanh", clamp=10.0, lr=3e-4, weight_decay=0.0, betas=(0.0, 0.999))
@@ -90,6 +90,7 @@ class GAIL(OffPolicyLearner):
 
     def build_discriminator(self, config: RewardConfig) -> None:
         spec = self.env_spec
+        refuse_scale_penalty(config, "GAIL's discriminator")
         self.discriminator = RewardModel(spec.obs_dim, spec.act_dim, config)
         if config.normalize_inputs:
             self.discriminator.set_input_normalization(self.expert["obs"])

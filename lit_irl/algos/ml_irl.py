@@ -295,6 +295,8 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         # 3. Reward update: minimize  R_theta(agent) - R_theta(expert).
         with self.timed("reward_step"):
             loss, reward_stats = self.reward_loss(agent, agent_mask)
+            penalty, penalty_stats = self.reward.scale_penalty((agent, agent_mask), (self.expert, self.expert_mask))
+            loss, reward_stats = loss + penalty, {**reward_stats, **penalty_stats}
             self.optimizer_step(loss, reward_optimizer, name="reward/loss")
             self.lr_schedulers().step()
             self.reward_steps += 1

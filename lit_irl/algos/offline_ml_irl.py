@@ -118,9 +118,10 @@ class OfflineMLIRL(RewardRecoveryAtEvaluation, MOPO):
     def reward_step(self, reward_optimizer) -> dict[str, torch.Tensor]:
         agent, agent_mask = self.agent_trajectories()
         expert = self.expert.to(self.device)
-        loss, stats = ml_irl_sample_mean_loss(
-            self.reward(agent), self.reward(expert), self.reward_gamma, agent_mask, torch.ones(expert.batch_size, device=self.device)
-        )
+        expert_mask = torch.ones(expert.batch_size, device=self.device)
+        loss, stats = ml_irl_sample_mean_loss(self.reward(agent), self.reward(expert), self.reward_gamma, agent_mask, expert_mask)
+        penalty, penalty_stats = self.reward.scale_penalty((agent, agent_mask), (expert, expert_mask))
+        loss, stats = loss + penalty, {**stats, **penalty_stats}
         self.optimizer_step(loss, reward_optimizer, name="reward/loss")
         self.reward_steps += 1
         return {**stats, "reward/agent_rollout_steps": agent_mask.sum(-1).float().mean(), "counters/reward_steps": self.reward_steps}

@@ -11,7 +11,7 @@ from lit_irl.algos.learner import ReportEvaluation, TrainingConfig
 from lit_irl.algos.offline import OfflineLearner
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError, check_positive
-from lit_irl.rewards import RewardConfig, RewardModel, bradley_terry_loss
+from lit_irl.rewards import RewardConfig, RewardModel, bradley_terry_loss, refuse_scale_penalty
 from lit_irl.rewards.preference_set import PreferenceSet
 
 
@@ -55,6 +55,7 @@ class PreferenceReward(ReportEvaluation, OfflineLearner):
         self.batch_size, self.temperature, self.gamma = batch_size, temperature, gamma
         spec = self.env_spec
         self.pairs = PreferenceSet(preferences, env, held_out_fraction, training.seed, per_step)
+        refuse_scale_penalty(reward, "the preference reward model")
         self.reward = RewardModel(spec.obs_dim, spec.act_dim, reward)
         if reward.normalize_inputs:
             segments = self.pairs.train

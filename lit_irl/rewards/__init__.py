@@ -8,9 +8,9 @@ from lit_irl.rewards.losses import (
     ml_irl_sample_mean_loss,
     preferred_and_rejected,
 )
-from lit_irl.rewards.models import RewardConfig, RewardModel
+from lit_irl.rewards.models import RewardConfig, RewardModel, refuse_scale_penalty
 
 __all__ = [
     "RewardConfig", "RewardModel", "aihf_loss", "bradley_terry_loss", "discounted_returns", "ml_irl_loss",
-    "ml_irl_sample_mean_loss", "preferred_and_rejected",
+    "ml_irl_sample_mean_loss", "preferred_and_rejected", "refuse_scale_penalty",
 ]  # fmt: skip

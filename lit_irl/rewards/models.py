@@ -42,6 +42,12 @@ class RewardConfig:
             row keeps its push. Neither holds the reward's scale: in Offline ML-IRL on medium-replay
             with the fast step, 90-98% of the reward step's rows ended past +10 either way (sooner
             with ``straight_through``; results/history.md, 2026-12-01).
+        output_l2: weight c of the scale penalty ``c/2 * mean r_theta(s, a)^2`` (the unclipped
+            outputs) on each side's rows of a reward step (agent, expert), added to the likelihood learners' reward loss
+            (ML-IRL, f-IRL, AIHF, Offline ML-IRL; 0 = off, the papers' loss). Their loss is a difference
+            of means and does not change when a constant is added to r_theta, so nothing holds its
+            level: with the fast step in Offline ML-IRL it drifted past the clip on both sides. The
+            penalty pins the level near 0 and bounds a fully separated reward at +-1/c.
         normalize_inputs: standardize observations with the expert data's mean and std.
         lr: Adam step size alpha_0 of the reward step.
         lr_decay_power: sigma in alpha_k = alpha_0 / (k + 1)^sigma (0 = constant step size).
@@ -56,6 +62,7 @@ class RewardConfig:
     zero_init: bool = False
     clamp: float | None = 10.0
     clamp_gradient: Literal["zero", "straight_through"] = "zero"
+    output_l2: float = 0.0
     normalize_inputs: bool = False
     lr: float = 1e-4
     lr_decay_power: float = 0.0
@@ -70,6 +77,8 @@ class RewardConfig:
             check_positive(reward_clamp=self.clamp)
         if self.clamp_gradient not in ("zero", "straight_through"):
             raise LitIRLError(f"reward clamp_gradient must be 'zero' or 'straight_through', got {self.clamp_gradient!r}")
+        if self.output_l2 < 0:
+            raise LitIRLError(f"reward output_l2 must be >= 0, got {self.output_l2}; 0 turns the scale penalty off")
         if self.lr_decay_power < 0:
             raise LitIRLError(f"lr_decay_power must be >= 0, got {self.lr_decay_power}")
         if self.weight_decay < 0:
@@ -120,6 +129,21 @@ class RewardModel(nn.Module):
             parts.append((batch["next_obs"] - self.obs_mean) / self.obs_std)
         return self.net(torch.cat(parts, -1)).squeeze(-1)
 
+    def scale_penalty(self, *sides: tuple[TensorDictBase, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``output_l2/2`` times the sum over ``sides`` of each side's mean squared unclipped reward
+        over its real rows (``(batch, mask)`` pairs of the same shape), to add to the reward loss
+        (one term per mean of the loss: under Offline ML-IRL's per-step means a fully separated reward
+        ends at +-1/output_l2; ML-IRL's discounted returns weigh each row more); 0
+        without a forward pass when ``output_l2`` is 0."""
+        if self.config.output_l2 == 0:
+            return torch.zeros((), device=self.obs_mean.device), {}
+        squares = []
+        for batch, mask in sides:
+            weights = mask.to(self.obs_mean.dtype)
+            squares.append((self.unclipped(batch).square() * weights).sum() / weights.sum().clamp_min(1.0))
+        penalty = 0.5 * self.config.output_l2 * torch.stack(squares).sum()
+        return penalty, {"reward/scale_penalty": penalty.detach()}
+
     def make_optimizer(self) -> torch.optim.Adam:
         c = self.config
         return torch.optim.Adam(self.parameters(), lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
@@ -129,6 +153,12 @@ class RewardModel(nn.Module):
         (the learner calls ``schedule.step()`` after each reward step)."""
         optimizer, power = self.make_optimizer(), self.config.lr_decay_power
         return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: (k + 1) ** -power)
+
+
+def refuse_scale_penalty(config: RewardConfig, learner: str) -> None:
+    """One clear error where a learner's own reward loss does not read ``output_l2`` (it would be ignored)."""
+    if config.output_l2 != 0:
+        raise LitIRLError(f"{learner} does not use reward output_l2 (the likelihood learners' scale penalty); remove it or set it to 0")
 
 
 def load_reward(path: str, obs_dim: int, act_dim: int) -> RewardModel:
