@@ -82,6 +82,8 @@ class EvaluatedRun(Protocol):
 
     def wall_seconds(self, unit: str = "env_steps") -> float: ...
 
+    def finished(self) -> bool: ...  # read only by eval_summary(finished_only=True)
+
 
 def interval(values: list[float] | np.ndarray, scale: float = 1.0) -> tuple[float, float, float]:
     """IQM over seeds and its stratified-bootstrap 95% CI (one task), divided by ``scale``."""
@@ -89,20 +91,26 @@ def interval(values: list[float] | np.ndarray, scale: float = 1.0) -> tuple[floa
     return point / scale, low / scale, high / scale
 
 
-def eval_summary(runs: list[EvaluatedRun], reference: float | None, unit: str = "env_steps") -> dict:
+def eval_summary(runs: list[EvaluatedRun], reference: float | None, unit: str = "env_steps", finished_only: bool = False) -> dict:
     """What the result tables show for runs that differ only in seed: the last deterministic
     evaluation of each (never a checkpoint picked by true return), the mean of each one's last
     ``LAST_EVALS`` evaluations (single evaluations swing) and their IQM over seeds with a 95% CI,
     each one's best evaluation (selected by the true return: an upper bound, labelled as such),
     steps of the learners' ``unit`` (the key stays ``env_steps``), training wall time and the
     ratios to ``reference`` (an expert's or a ground-truth learner's return; none unless positive:
-    Pendulum-v1's returns are all negative, and -300 / -150 = 2 would read as twice the expert)."""
-    finals, recents, bests, steps, walls, curves = [], [], [], [], [], {}
+    Pendulum-v1's returns are all negative, and -300 / -150 = 2 would read as twice the expert).
+    ``finished_only``: a run that has not reached its budget (``run.finished()``) adds its curve but
+    none of its numbers, and is listed under ``unfinished`` with its last evaluation's step, so a
+    seed carried halfway never mixes its budget into a finished row's means."""
+    finals, recents, bests, steps, walls, curves, unfinished = [], [], [], [], [], {}, {}
     for run in runs:
         evals = run.scalars("eval/return_mean")
         if not evals:
             continue
         curves[run.name] = evals
+        if finished_only and not run.finished():
+            unfinished[run.name] = evals[-1][0]
+            continue
         finals.append(evals[-1][1])
         recents.append(float(np.mean([v for _, v in evals[-LAST_EVALS:]])))
         bests.append(max(v for _, v in evals))
@@ -121,7 +129,7 @@ def eval_summary(runs: list[EvaluatedRun], reference: float | None, unit: str = 
         "recent_iqm": iqm_recent, "recent_iqm_ratio": interval(recents, reference) if recents and positive else None,
         "reference": reference, "ratio": ratio(finals), "recent_ratio": ratio(recents), "best_ratio": ratio(bests),
         "env_steps": int(np.min(steps)) if steps else 0, "env_steps_max": int(np.max(steps)) if steps else 0,
-        "wall_time_h": float(np.mean(walls)) / 3600 if walls else 0.0, "curves": curves,
+        "wall_time_h": float(np.mean(walls)) / 3600 if walls else 0.0, "curves": curves, "unfinished": unfinished,
     }
 
 
@@ -147,8 +155,11 @@ def summary_cells(summary: dict) -> list[str]:
     budget = f"{summary['env_steps']:,}"
     if summary["env_steps_max"] != summary["env_steps"]:
         budget += f" – {summary['env_steps_max']:,}"
+    seeds = str(summary["seeds"])
+    if unfinished := summary.get("unfinished"):
+        seeds += f" (+{len(unfinished)} unfinished, at " + ", ".join(f"{step:,}" for step in unfinished.values()) + ")"
     return [
-        str(summary["seeds"]), final, number("reference"), ratio("ratio"),
+        seeds, final, number("reference"), ratio("ratio"),
         _with_ci(summary.get("recent_iqm"), 1), _with_ci(summary.get("recent_iqm_ratio"), 2),
         number("best_mean"), ratio("best_ratio"), budget, f"{summary['wall_time_h']:.2f} h",
     ]
@@ -166,7 +177,8 @@ SUMMARY_LEGEND = (
     "seeds with a stratified-bootstrap 95% confidence interval (Agarwal et al. 2021; with fewer than 4 seeds the IQM is "
     "the mean, and one seed has no interval). *Best* is each seed's highest evaluation: a checkpoint selected with the "
     "true return, as the official code reports it — an upper bound, not a result of the method. When seeds differ in "
-    "budget, env steps shows the range and every mean mixes budgets."
+    "budget, env steps shows the range and every mean mixes budgets; where a table counts finished seeds only, a seed still "
+    "carried toward its budget is named beside the count and left out of the numbers."
 )
 
 

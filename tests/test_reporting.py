@@ -63,6 +63,15 @@ def test_summary_of_fake_runs_has_iqm_and_ci(fake_runs):
     assert iqm_curve == pytest.approx([20, 30, 40, 50, 60, 70, 80]) and np.all(low_curve <= iqm_curve) and np.all(iqm_curve <= high_curve)
 
 
+def test_finished_only_leaves_a_carried_seed_out_of_the_numbers(fake_runs, monkeypatch):
+    monkeypatch.setattr(BenchmarkRun, "finished", lambda run: run.name.endswith("seed0"))
+    summary = eval_summary(fake_runs, reference=100.0, finished_only=True)
+    assert summary["seeds"] == 1 and summary["seed_finals"] == [70.0], "seed 1 has not reached its budget"
+    assert summary["unfinished"] == {"fake/seed1": 70} and set(summary["curves"]) == {"fake/seed0", "fake/seed1"}
+    assert summary_cells(summary)[0] == "1 (+1 unfinished, at 70)"
+    assert eval_summary(fake_runs, reference=100.0)["seeds"] == 2, "off by default: every seed counts"
+
+
 def test_comparisons_and_figures(fake_runs, tmp_path: Path):
     better = eval_summary(fake_runs, reference=100.0)
     worse = {**better, "seed_recents": [10.0, 20.0]}

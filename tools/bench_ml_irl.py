@@ -69,7 +69,7 @@ def summarize(env: str, variant: str, seeds: list[int]) -> dict:
     # EPIC of each seed's latest reward (coverage: its demonstrations, its policy, uniform actions).
     recoveries = [checkpoint_reward_recovery(str(run.latest_checkpoint)) if run.latest_checkpoint.exists() else None for run in runs]
     return {
-        "env": env_id, "variant": variant, **eval_summary(runs, zoo.get(env_id, {}).get("expert_return_mean")),
+        "env": env_id, "variant": variant, **eval_summary(runs, zoo.get(env_id, {}).get("expert_return_mean"), finished_only=True),
         "iteration_over_sac": float(np.median(overheads)) if overheads else None,
         "reward_recovery": recoveries,
         # Mean share of each part over the logging periods (periods have equal env steps) and seeds.
