@@ -299,9 +299,9 @@ def test_scale_penalty_holds_the_level_the_shift_invariant_loss_leaves_free():
     expert, agent = (TensorDict({"obs": torch.tensor([[x]])}, batch_size=[1, 1]) for x in (1.0, -1.0))
     mask = torch.ones(1, 1)
     ends = {}
-    for c in (0.0, 0.5):
+    for c, anchor in ((0.0, 0.0), (0.5, 0.0), (0.5, 3.0)):
         torch.manual_seed(0)
-        model = RewardModel(1, 1, RewardConfig(inputs="s", hidden=[], clamp=None, output_l2=c, weight_decay=0.0, lr=0.05))
+        model = RewardModel(1, 1, RewardConfig(inputs="s", hidden=[], clamp=None, output_l2=c, output_anchor=anchor, weight_decay=0.0, lr=0.05))
         optimizer = model.make_optimizer()
         for _ in range(2000):
             loss, _ = ml_irl_sample_mean_loss(model(agent), model(expert), 1.0, mask, mask)
@@ -309,10 +309,17 @@ def test_scale_penalty_holds_the_level_the_shift_invariant_loss_leaves_free():
             optimizer.zero_grad()
             (loss + penalty).backward()
             optimizer.step()
-        ends[c] = (model(expert).item(), model(agent).item(), stats)
-    assert ends[0.0][0] - ends[0.0][1] > 150, "without the penalty the gap keeps growing"
-    assert ends[0.0][2] == {}, "off: no penalty, no forward pass"
-    assert ends[0.5][0] == pytest.approx(2.0, abs=1e-2) and ends[0.5][1] == pytest.approx(-2.0, abs=1e-2)
-    assert ends[0.5][2]["reward/scale_penalty"].item() == pytest.approx(0.5 * 0.5 * (4.0 + 4.0), abs=2e-2)
+        ends[c, anchor] = (model(expert).item(), model(agent).item(), stats)
+    assert ends[0.0, 0.0][0] - ends[0.0, 0.0][1] > 150, "without the penalty the gap keeps growing"
+    assert ends[0.0, 0.0][2] == {}, "off: no penalty, no forward pass"
+    assert ends[0.5, 0.0][0] == pytest.approx(2.0, abs=1e-2) and ends[0.5, 0.0][1] == pytest.approx(-2.0, abs=1e-2)
+    assert ends[0.5, 0.0][2]["reward/scale_penalty"].item() == pytest.approx(0.5 * 0.5 * (4.0 + 4.0), abs=2e-2)
+    # Anchored at 3: the same separation around 3, so the agent's side stays paid above 0.
+    assert ends[0.5, 3.0][0] == pytest.approx(5.0, abs=1e-2) and ends[0.5, 3.0][1] == pytest.approx(1.0, abs=1e-2)
+    assert RewardModel(1, 1, RewardConfig(inputs="s", zero_init=True, output_l2=0.1, output_anchor=3.0))(expert).item() == 3.0
     with pytest.raises(LitIRLError, match="output_l2 must be >= 0"):
         RewardConfig(output_l2=-0.1)
+    with pytest.raises(LitIRLError, match="output_anchor 2.0 needs the scale penalty"):
+        RewardConfig(output_anchor=2.0)
+    with pytest.raises(LitIRLError, match="inside the clip"):
+        RewardConfig(output_l2=0.1, output_anchor=10.0, clamp=10.0)

@@ -47,7 +47,13 @@ class RewardConfig:
             (ML-IRL, f-IRL, AIHF, Offline ML-IRL; 0 = off, the papers' loss). Their loss is a difference
             of means and does not change when a constant is added to r_theta, so nothing holds its
             level: with the fast step in Offline ML-IRL it drifted past the clip on both sides. The
-            penalty pins the level near 0 and bounds a fully separated reward at +-1/c.
+            penalty pins the level near ``output_anchor`` and bounds a fully separated reward at
+            ``output_anchor`` +- 1/c.
+        output_anchor: the level b the scale penalty pulls toward, ``c/2 * mean (r_theta - b)^2``
+            (needs ``output_l2``; the output layer's bias starts at b). Where episodes end early the
+            level is not neutral: pinned at 0 (b = 0), the agent's side is paid below 0 and a fall
+            that ends its rollout gains (Offline ML-IRL on medium-replay collapsed so, 2026-12-06); a
+            positive b is an explicit survival bonus in place of the one the drift supplied.
         normalize_inputs: standardize observations with the expert data's mean and std.
         lr: Adam step size alpha_0 of the reward step.
         lr_decay_power: sigma in alpha_k = alpha_0 / (k + 1)^sigma (0 = constant step size).
@@ -63,6 +69,7 @@ class RewardConfig:
     clamp: float | None = 10.0
     clamp_gradient: Literal["zero", "straight_through"] = "zero"
     output_l2: float = 0.0
+    output_anchor: float = 0.0
     normalize_inputs: bool = False
     lr: float = 1e-4
     lr_decay_power: float = 0.0
@@ -79,6 +86,10 @@ class RewardConfig:
             raise LitIRLError(f"reward clamp_gradient must be 'zero' or 'straight_through', got {self.clamp_gradient!r}")
         if self.output_l2 < 0:
             raise LitIRLError(f"reward output_l2 must be >= 0, got {self.output_l2}; 0 turns the scale penalty off")
+        if self.output_anchor != 0 and self.output_l2 == 0:
+            raise LitIRLError(f"reward output_anchor {self.output_anchor} needs the scale penalty it anchors: set output_l2 > 0, or output_anchor 0")
+        if self.clamp is not None and abs(self.output_anchor) >= self.clamp:
+            raise LitIRLError(f"reward output_anchor must lie inside the clip (-{self.clamp}, {self.clamp}), got {self.output_anchor}")
         if self.lr_decay_power < 0:
             raise LitIRLError(f"lr_decay_power must be >= 0, got {self.lr_decay_power}")
         if self.weight_decay < 0:
@@ -99,6 +110,8 @@ class RewardModel(nn.Module):
         if config.zero_init:
             nn.init.zeros_(self.net[-1].weight)
             nn.init.zeros_(self.net[-1].bias)
+        with torch.no_grad():
+            self.net[-1].bias.add_(config.output_anchor)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
 
@@ -130,17 +143,17 @@ class RewardModel(nn.Module):
         return self.net(torch.cat(parts, -1)).squeeze(-1)
 
     def scale_penalty(self, *sides: tuple[TensorDictBase, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """``output_l2/2`` times the sum over ``sides`` of each side's mean squared unclipped reward
-        over its real rows (``(batch, mask)`` pairs of the same shape), to add to the reward loss
+        """``output_l2/2`` times the sum over ``sides`` of each side's mean squared distance of the
+        unclipped reward from ``output_anchor`` over its real rows (``(batch, mask)`` pairs of the same shape), to add to the reward loss
         (one term per mean of the loss: under Offline ML-IRL's per-step means a fully separated reward
-        ends at +-1/output_l2; ML-IRL's discounted returns weigh each row more); 0
+        ends at output_anchor +-1/output_l2; ML-IRL's discounted returns weigh each row more); 0
         without a forward pass when ``output_l2`` is 0."""
         if self.config.output_l2 == 0:
             return torch.zeros((), device=self.obs_mean.device), {}
         squares = []
         for batch, mask in sides:
             weights = mask.to(self.obs_mean.dtype)
-            squares.append((self.unclipped(batch).square() * weights).sum() / weights.sum().clamp_min(1.0))
+            squares.append(((self.unclipped(batch) - self.config.output_anchor).square() * weights).sum() / weights.sum().clamp_min(1.0))
         penalty = 0.5 * self.config.output_l2 * torch.stack(squares).sum()
         return penalty, {"reward/scale_penalty": penalty.detach()}
 
