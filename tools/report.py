@@ -202,7 +202,7 @@ TABLES = [
     ResultTable(
         "Offline ML-IRL on Hopper-v5 (thesis Table 3.1)", "offline_hopper",
         "python tools/bench_offline.py --stages world_model offline_ml_irl bc value_dice clare reward_transfer --seeds 0 1 2",
-        "python tools/bench_offline.py --report-only --seeds 0 1 2 --variants '' fast_reward fast_reward+long_reward_horizon fast_reward+long_reward_horizon+straight_through_clamp",
+        "python tools/bench_offline.py --report-only --seeds 0 1 2 --variants '' fast_reward fast_reward+long_reward_horizon fast_reward+long_reward_horizon+straight_through_clamp fast_reward+long_reward_horizon+scale_penalty fast_reward+long_reward_horizon+anchored_scale_penalty",
         "Offline ML-IRL (CPU profile) on medium, medium-replay and medium-expert data from 5 expert trajectories, the "
         "1-trajectory row, BC, ValueDICE and CLARE, and offline reward transfer; world-model holdout metrics and EPIC.",
         offline_paper, run_prefix="offline_",
