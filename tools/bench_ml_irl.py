@@ -66,8 +66,10 @@ def summarize(env: str, variant: str, seeds: list[int]) -> dict:
     zoo = json.loads((ROOT / "zoo" / "zoo.json").read_text()) if (ROOT / "zoo" / "zoo.json").exists() else {}
     env_id = ENV_IDS[env]
     overheads = [v for run in runs for _, v in run.scalars("perf/iteration_over_sac")]
-    # EPIC of each seed's latest reward (coverage: its demonstrations, its policy, uniform actions).
-    recoveries = [checkpoint_reward_recovery(str(run.latest_checkpoint)) if run.latest_checkpoint.exists() else None for run in runs]
+    # EPIC of each finished seed's final reward (coverage: its demonstrations, its policy, uniform actions); a seed
+    # still carried toward its budget is left out here as in the return columns.
+    recoveries = [checkpoint_reward_recovery(str(run.latest_checkpoint)) if run.latest_checkpoint.exists() and run.finished() else None
+                  for run in runs]
     return {
         "env": env_id, "variant": variant, **eval_summary(runs, zoo.get(env_id, {}).get("expert_return_mean"), finished_only=True),
         "iteration_over_sac": float(np.median(overheads)) if overheads else None,
