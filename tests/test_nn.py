@@ -63,7 +63,7 @@ def test_mlp_with_a_linear_first_layer():
     from lit_irl.nn import mlp
 
     net = mlp(5, [8, 8], 1, "relu", linear_first_layer=True)
-    assert [type(m).__name__ for m in net] == ["Linear", "Linear", "ReLU", "Linear"]
+    assert [type(m).__name__ for m in net] == ["Linear", "Linear", "ReLU", "OutputLinear"]
     # without the activation the first two layers compose to one affine map
     x = torch.randn(4, 5)
     w = net[1].weight @ net[0].weight

@@ -97,10 +97,11 @@ def test_direct_optimizer_steps_match_lightnings_route_and_give_way_to_hooks():
         assert torch.equal(a, b), name
 
 
-def test_bf16_mixed_precision_takes_lightnings_route_and_trains():
-    """``--trainer.precision bf16-mixed`` (the README's opt-in for CPUs with bf16 units): the learner keeps
-    Lightning's route (autocast, the precision plugin), collects and updates under autocast, and its fp32
-    weights move and stay finite."""
+def test_bf16_mixed_precision_steps_directly_and_trains():
+    """``--trainer.precision bf16-mixed`` (the README's opt-in for CPUs with bf16 units): Lightning's
+    autocast wraps ``training_step``; the precision plugin adds nothing to backward or to the step (no
+    loss scaler), so the learner steps directly as in fp32. Its fp32 weights move and stay finite, and
+    the networks' outputs stay float32 under autocast (:class:`~lit_irl.nn.mlp.OutputLinear`)."""
     module = SAC(
         EnvConfig("InvertedPendulum-v5"), SACConfig(actor_hidden=[16], critic_hidden=[16], batch_size=32),
         training=TrainingConfig(total_steps=300, eval_episodes=1), off_policy=OffPolicyConfig(warmup_steps=100),
@@ -108,7 +109,12 @@ def test_bf16_mixed_precision_takes_lightnings_route_and_trains():
     before = {k: v.clone() for k, v in module.state_dict().items()}
     trainer = L.Trainer(accelerator="cpu", precision="bf16-mixed", logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=-1)
     trainer.fit(module)
-    assert not module._direct_steps and module.updates > 0
+    assert module._direct_steps and module.updates > 0
+    obs = torch.zeros(4, 4)  # InvertedPendulum-v5: 4 observations, 1 action
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        action, log_prob = module.policy.actor(obs)
+        q = module.policy.critic(torch.cat([obs, action], -1))
+    assert action.dtype == log_prob.dtype == q.dtype == torch.float32
     weights = {k: v for k, v in module.state_dict().items() if v.is_floating_point()}
     assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in weights.values())
     assert any(not torch.equal(v, before[k]) for k, v in weights.items())

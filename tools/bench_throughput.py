@@ -208,7 +208,12 @@ def bench_updates(env_id: str, hidden: list[int], updates: int, repeats: int) ->
             policy.update(batch, batch["true_reward"], optimizers)
         return updates
 
-    candidates = {"minimal eager PyTorch SAC update (reference)": reference_update, "lit_irl SACPolicy.update": ours}
+    def ours_bf16() -> int:
+        with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):  # as Lightning's bf16-mixed
+            return ours()
+
+    candidates = {"minimal eager PyTorch SAC update (reference)": reference_update, "lit_irl SACPolicy.update": ours,
+                  "lit_irl SACPolicy.update under bf16 autocast": ours_bf16}  # fmt: skip
     candidates["lit_irl SAC in Lightning (manual_backward, LightningOptimizer)"] = lightning_updates(batch, spec, config, updates)
     torchrl_loss = torchrl_sac_updates(batch, spec, config, updates)
     if torchrl_loss is not None:
@@ -318,7 +323,7 @@ def bench_training_loop(env_id: str, hidden: list[int], steps: int, repeats: int
                 agent.update(*(torch.from_numpy(x[idx]) for x in (buf["o"], buf["a"], rew, buf["o2"], term)))
         return steps
 
-    def lit_irl_fit() -> int:
+    def lit_irl_fit(precision: str = "32-true") -> int:
         module = SAC(
             EnvConfig(env_id),
             sac=config,
@@ -326,11 +331,17 @@ def bench_training_loop(env_id: str, hidden: list[int], steps: int, repeats: int
             collection=CollectionConfig(env_steps_per_batch=10),
             off_policy=OffPolicyConfig(warmup_steps=warmup),
         )
-        trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, max_epochs=-1)
+        trainer = L.Trainer(accelerator="cpu", devices=1, precision=precision, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                            enable_model_summary=False, max_epochs=-1)  # fmt: skip
         trainer.fit(module)
         return steps
 
-    candidates = {"CleanRL-style loop: gymnasium + numpy replay + eager update (reference)": reference_loop, "lit_irl SAC, Trainer.fit (collector=fast)": lit_irl_fit}
+    candidates = {
+        "CleanRL-style loop: gymnasium + numpy replay + eager update (reference)": reference_loop,
+        "lit_irl SAC, Trainer.fit (collector=fast)": lit_irl_fit,
+        # bf16 hidden layers, fp32 outputs and weights (OutputLinear): its speed depends on the CPU's bf16 units
+        "lit_irl SAC, Trainer.fit, --trainer.precision bf16-mixed": lambda: lit_irl_fit("bf16-mixed"),
+    }
     try:
         from stable_baselines3 import SAC as SB3SAC
 

@@ -251,16 +251,21 @@ class Learner(LightningModule):
         the precision plugin and the callback hooks: 6-8% of a SAC update (``tools/bench_throughput.py
         --only sac``, the "through Lightning's route" row). On one device in full precision, with no
         profiler and nothing that overrides a backward or optimizer-step hook, that route does
-        nothing, so the step is taken directly and counted as Lightning counts it (``global_step``).
-        Any other setup (DDP, mixed precision, a callback watching gradients) keeps Lightning's route.
+        nothing, so the step is taken directly and counted as Lightning counts it (``global_step``);
+        so does ``bf16-mixed``. Any other setup (DDP, 16-bit precision with its loss scaler, a callback
+        watching gradients) keeps Lightning's route.
         """
         from lightning.pytorch import Callback
-        from lightning.pytorch.plugins.precision import Precision
+        from lightning.pytorch.plugins.precision import MixedPrecision, Precision
         from lightning.pytorch.profilers import PassThroughProfiler
         from lightning.pytorch.strategies import SingleDeviceStrategy
 
         trainer = self.trainer
-        if type(trainer.strategy) is not SingleDeviceStrategy or type(trainer.strategy.precision_plugin) is not Precision:
+        precision = trainer.strategy.precision_plugin
+        # bf16-mixed adds autocast around training_step (Lightning's forward context) and nothing to
+        # backward or to the step: no loss scaler.
+        bf16_mixed = type(precision) is MixedPrecision and precision.precision == "bf16-mixed" and precision.scaler is None
+        if type(trainer.strategy) is not SingleDeviceStrategy or not (type(precision) is Precision or bf16_mixed):
             return False
         if not isinstance(trainer.profiler, PassThroughProfiler):
             return False
