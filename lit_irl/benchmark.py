@@ -4,7 +4,8 @@ A :class:`BenchmarkRun` is one ``lit-irl fit`` in a fixed folder ``results/runs/
 starting it again continues from its ``last.ckpt`` (exact, with the replay buffer), or, when the
 folder is gone (a new machine), from the compact checkpoint and TensorBoard events that
 :meth:`BenchmarkRun.carry` packed into ``results/carry/<name>`` to be committed (not bit-identical:
-the replay buffer refills for ``warmup_steps`` with the current policy).
+the replay buffer holds only its most recent transitions; checkpoints carried before 2026-12-06
+hold none, and the buffer refills for ``warmup_steps`` with the current policy).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from lit_irl.reporting import logged_scalars, training_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
+# Transitions of each replay buffer a carried checkpoint keeps: 50 Hopper episodes, about 5 MB. Without
+# any, the resumed SAC drew its first updates from a 1,000-step refill and fell (see compact_checkpoint).
+CARRY_REPLAY_ROWS = 50_000
 
 
 @dataclass
@@ -92,13 +96,14 @@ class BenchmarkRun:
             environment = {**os.environ, "OMP_NUM_THREADS": "1"}
             return subprocess.run(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
 
-    def carry(self) -> None:
+    def carry(self, replay_rows: int = CARRY_REPLAY_ROWS) -> None:
         """Pack the run for the next session: its compact checkpoint (networks, optimizers, reward
-        net, counters; no replay buffer) and its TensorBoard events, a few MB to commit."""
+        net, counters, env and RNG states, the ``replay_rows`` most recent transitions of each replay
+        buffer) and its TensorBoard events, 5-10 MB to commit."""
         if not self.last_checkpoint.exists():
             return
         self.carried.mkdir(parents=True, exist_ok=True)
-        steps = compact_checkpoint(self.last_checkpoint, self.carried / "last.ckpt")
+        steps = compact_checkpoint(self.last_checkpoint, self.carried / "last.ckpt", replay_rows)
         for events in (self.folder / "run").glob("events.out.tfevents.*"):
             shutil.copy2(events, self.carried / events.name)
         print(f"{self.carried}: {steps:,} steps")

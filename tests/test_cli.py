@@ -298,6 +298,24 @@ def test_resume_from_a_compact_checkpoint_refills_the_buffer(run_dir: Path, tmp_
         replay_dataset(next((tmp_path / "resumed").glob("*/version_0/checkpoints/last.ckpt")), up_to_env_steps=200)
 
 
+def test_resume_from_a_carried_checkpoint_keeps_the_recent_replay(run_dir: Path, tmp_path: Path):
+    """``--replay-rows`` (what ``--carry`` packs): env, RNG and the newest transitions travel; the run
+    continues updating at once instead of refilling from empty."""
+    run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100))
+    ckpt = _run_folder(run_dir) / "checkpoints" / "last.ckpt"
+    carried = tmp_path / "carried.ckpt"
+    subprocess.run([sys.executable, "tools/compact_checkpoint.py", str(ckpt), str(carried), "--replay-rows", "150"], check=True, cwd=Path(__file__).parents[1])
+    replay = _state(carried)["collection"][0]["replay"]
+    assert len(replay["data"]) == 150 and replay["recent_of"] == 300
+    assert torch.equal(replay["data"]["obs"], _state(ckpt)["collection"][0]["replay"]["data"]["obs"][-150:])
+    result = run_cli("fit", *tiny_sac_args(tmp_path / "resumed", total=400, warmup=100), "--ckpt_path", str(carried))
+    assert "holds the 150 most recent of 300 transitions" in result.stderr
+    resumed = _state(next((tmp_path / "resumed").glob("*/version_0/checkpoints/last.ckpt")))
+    # no refill: one update per env step from the first resumed step
+    assert int(resumed["state_dict"]["policy.updates"]) - int(_state(ckpt)["state_dict"]["policy.updates"]) == 100
+    assert len(resumed["collection"][0]["replay"]["data"]) == 250
+
+
 @pytest.mark.parametrize("collector", ["torchrl", "torchrl_multi"])
 def test_fit_with_torchrl_collectors(run_dir: Path, collector: str):
     run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100), "--model.init_args.collection.collector", collector)

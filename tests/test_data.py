@@ -190,3 +190,20 @@ def test_replay_checkpoint_holds_only_the_filled_rows():
         sizes[capacity] = len(file.getvalue())
     # a view of the preallocated storage would write all 100k rows (~6 MB here)
     assert sizes[100_000] < 1.2 * sizes[100]
+
+
+@pytest.mark.parametrize("written", [70, 130])  # before and after the ring of 100 wraps
+def test_recent_replay_state_keeps_the_newest_rows_in_write_order(written: int):
+    transitions, _ = EnvRunner(EnvConfig("InvertedPendulum-v5"), seed=0).collect(written, None)
+    rows = transitions.reshape(-1)
+    replay = TransitionReplay(100)
+    replay.extend(rows)
+    recent = TransitionReplay.recent_state(replay.state_dict(), 30)
+    assert TransitionReplay.is_state(recent) and recent["recent_of"] == written
+    copy = TransitionReplay(100)
+    copy.load_state_dict(recent)
+    assert len(copy) == 30 and torch.equal(copy.buffer.storage[:30]["obs"], rows["obs"][-30:])
+    more, _ = EnvRunner(EnvConfig("InvertedPendulum-v5"), seed=1).collect(5, None)
+    copy.extend(more.reshape(-1))  # the next write goes after them
+    assert len(copy) == 35 and torch.equal(copy.buffer.storage[30:35]["obs"], more.reshape(-1)["obs"])
+    assert TransitionReplay.recent_state(recent, 50) is recent  # fewer rows than asked: unchanged

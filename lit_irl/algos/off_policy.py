@@ -143,6 +143,12 @@ class OffPolicyLearner(OnlineLearner):
     def load_run_state(self, state: dict[str, Any]) -> None:
         super().load_run_state(state)
         self.replay.load_state_dict(state["replay"])
+        if "recent_of" in state["replay"]:
+            warnings.warn(
+                f"the checkpoint's replay buffer holds the {len(self.replay):,} most recent of {state['replay']['recent_of']:,} "
+                "transitions (a carried checkpoint, tools/compact_checkpoint.py --replay-rows): the run continues from them, "
+                "not bit-identically"
+            )
 
     def warn_no_run_state(self) -> None:
         warnings.warn(

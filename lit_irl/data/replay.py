@@ -10,6 +10,8 @@ of any origin concatenate.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from tensordict import TensorDict, TensorDictBase
 from torchrl.data import LazyTensorStorage, TensorDictReplayBuffer
@@ -74,6 +76,25 @@ class TransitionReplay:
         data = self.buffer.storage[:n].exclude("index").clone() if n else None
         writer = self.buffer._writer  # TorchRL keeps the write position here; it is part of exact resume
         return {"data": data, "cursor": writer._cursor, "write_count": writer._write_count, "capacity": self.capacity}
+
+    @staticmethod
+    def is_state(value: Any) -> bool:
+        """Whether ``value`` is what :meth:`state_dict` returns (checkpoint tools find buffers by it)."""
+        return isinstance(value, dict) and {"data", "cursor", "write_count", "capacity"} <= value.keys()
+
+    @staticmethod
+    def recent_state(state: dict, rows: int) -> dict:
+        """``state`` (from :meth:`state_dict`) holding only its ``rows`` most recently written
+        transitions, in write order: what a carried checkpoint keeps of a buffer (see
+        :func:`lit_irl.checkpoint_io.compact_checkpoint`)."""
+        data = state["data"]
+        filled = 0 if data is None else len(data)
+        if filled <= rows:
+            return state
+        # Write order starts at the cursor once the ring has wrapped; before that the cursor is the fill level.
+        index = (state["cursor"] + torch.arange(filled - rows, filled)) % filled
+        return {**state, "data": data[index].clone(), "cursor": rows, "write_count": rows,
+                "recent_of": state.get("recent_of", state["write_count"])}  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
         if state["capacity"] != self.capacity:
