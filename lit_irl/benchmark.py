@@ -99,11 +99,12 @@ class BenchmarkRun:
     def carry(self, replay_rows: int = CARRY_REPLAY_ROWS) -> None:
         """Pack the run for the next session: its compact checkpoint (networks, optimizers, reward
         net, counters, env and RNG states, the ``replay_rows`` most recent transitions of each replay
-        buffer) and its TensorBoard events, 5-10 MB to commit."""
+        buffer, none once the run is finished) and its TensorBoard events, 5-10 MB to commit."""
         if not self.last_checkpoint.exists():
             return
         self.carried.mkdir(parents=True, exist_ok=True)
-        steps = compact_checkpoint(self.last_checkpoint, self.carried / "last.ckpt", replay_rows)
+        # A finished run is only evaluated and reported again: its buffers would be dead weight in git.
+        steps = compact_checkpoint(self.last_checkpoint, self.carried / "last.ckpt", 0 if self.finished() else replay_rows)
         for events in (self.folder / "run").glob("events.out.tfevents.*"):
             shutil.copy2(events, self.carried / events.name)
         print(f"{self.carried}: {steps:,} steps")
