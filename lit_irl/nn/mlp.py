@@ -40,8 +40,8 @@ def activation_layer(name: str) -> nn.Module:
 
 class OutputLinear(nn.Linear):
     """The last layer of an MLP: computed in float32 even under mixed precision (``trainer.precision:
-    bf16-mixed``). The hidden layers' matmuls are where bfloat16 pays (1.9x a SAC update on a CPU with
-    AVX512-BF16, ``tools/bench_throughput.py --only sac``); the outputs are the values learning reads
+    bf16-mixed``). The hidden layers' matmuls are where bfloat16 pays (1.75x a SAC update on a CPU with
+    AVX512-BF16 with this layer in fp32, ``tools/bench_throughput.py --only sac``); the outputs are the values learning reads
     (Q-values near 300 would be rounded to steps of 1-2, rewards to 0.4%, an action's mean and log-std),
     and this layer is a small part of the work."""
 
