@@ -339,3 +339,18 @@ def test_every_config_parses(config: str, capsys):
         main(["fit", *base, "--config", config, "--print_config"])
     assert exit_info.value.code in (0, None)
     assert "class_path: lit_irl." in capsys.readouterr().out
+
+
+def test_check_precision_tool_compares_bf16_with_float32_on_the_runs_replay(run_dir: Path, tmp_path: Path):
+    run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100))
+    ckpt = _run_folder(run_dir) / "checkpoints" / "last.ckpt"
+    tool = [sys.executable, "tools/check_precision.py"]
+    result = subprocess.run([*tool, str(ckpt), "--rows", "200", "--batch", "32", "--batches", "2"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "300 replay rows" in result.stdout and "bf16 vs float32 Q: mean |diff|" in result.stdout
+    assert len([line for line in result.stdout.splitlines() if line.startswith("| 0 |") or line.startswith("| 1 |")]) == 2
+    # without a replay buffer there is nothing to measure on: one line that says what to pass
+    bare = tmp_path / "bare.ckpt"
+    subprocess.run([*tool[:1], "tools/compact_checkpoint.py", str(ckpt), str(bare)], check=True, cwd=ROOT)
+    result = subprocess.run([*tool, str(bare)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode != 0 and "no replay buffer in this checkpoint" in result.stderr
