@@ -98,3 +98,8 @@ def test_report_page_from_fake_runs(fake_runs, tmp_path: Path):
     assert "## ML-IRL on Hopper-v5" in page and "state_only: ours 0.60 [" in page and "(2 seeds, 70 steps)" in page
     assert "paper 0.86" in page
     assert "## Transfer across dynamics" in page and "Not run yet." in page, "a table without data is listed as not run"
+    # entries without seeds (the transfer table's measured random policy) are not rows
+    (results / "transfer_ant.json").write_text(json.dumps({"data_transfer": summary, "random_policy": {"mean": -12.0, "std": 9.0, "episodes": 10}}))
+    report.main(["--page-only", "--results", str(results)])
+    page = (results / "README.md").read_text()
+    assert "data transfer: ours 0.60 [" in page and "Seeds per row: 2" in page

@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun
+from lit_irl.data.rollout import rollout
+from lit_irl.envs import EnvConfig
 from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
 from lit_irl.files import write_text_atomic
 
@@ -47,6 +49,7 @@ DESCRIPTIONS = {
     "ground_truth": "ground truth: SAC in DisabledAnt on the true reward",
     "custom_ant_irl": "(source of the reward transfer) ML-IRL(S) in CustomAnt, true CustomAnt return vs its expert",
 }
+RANDOM_EPISODES = 10
 # Thesis Table 2.2 (true DisabledAnt return; its budget and seed count are not stated).
 PAPER = {"data_transfer": 221.51, "reward_transfer": 187.69, "ground_truth": 320.15}
 
@@ -124,17 +127,27 @@ def report(seeds: list[int]) -> None:
         "The CustomAnt row's reference is instead its zoo expert (`zoo/CustomAnt-v0`).", "",
         *markdown_table(header, rows),
     ]
+    # "Well above random" needs random's number: uniform actions in DisabledAnt, measured once and kept in the JSON.
+    random_policy = recorded.get("random_policy") or random_policy_return()
+    lines += ["", f"Random policy (uniform actions) in DisabledAnt-v0, {random_policy['episodes']} episodes: "
+              f"{random_policy['mean']:.1f} ± {random_policy['std']:.1f}"
+              + (f" = {random_policy['mean'] / ground_truth:.2f} of the ground-truth SAC." if ground_truth else ".")]
     lost = [stage for stage in summaries if any(name in recorded.get(stage, {}).get("curves", {}) and not
             BenchmarkRun(name, [STAGES[stage]]).scalars("eval/return_mean") for name in summaries[stage]["curves"])]
     if lost:
         lines += ["", f"Rows read from the curves recorded by an earlier report (their run folders were not carried): {', '.join(lost)}."]
     RESULTS.mkdir(exist_ok=True)
     write_text_atomic(RESULTS / "transfer_ant.md", "\n".join(lines) + "\n")
-    write_text_atomic(RESULTS / "transfer_ant.json", json.dumps(summaries, indent=1))
+    write_text_atomic(RESULTS / "transfer_ant.json", json.dumps({**summaries, "random_policy": random_policy}, indent=1))
     panels = [(DESCRIPTIONS[stage].split(":")[0], summary["curves"], summary["reference"], "CustomAnt expert" if stage == "custom_ant_irl" else "ground-truth SAC")
               for stage, summary in summaries.items()]
     plot_curves(panels, RESULTS / "transfer_ant.png")
     print("\n".join(lines))
+
+
+def random_policy_return() -> dict:
+    returns = rollout(EnvConfig(env_id="DisabledAnt-v0"), None, episodes=RANDOM_EPISODES, seed=300, record_physics=False).episode_returns()
+    return {"mean": float(returns.mean()), "std": float(returns.std()), "episodes": RANDOM_EPISODES}
 
 
 def main() -> None:

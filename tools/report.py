@@ -55,7 +55,8 @@ class ResultTable:
 
 
 def _rows(data: dict | list) -> list[dict]:
-    return data if isinstance(data, list) else list(data.values())
+    """The summaries of a results JSON (other entries, e.g. the transfer table's random policy, have no seeds)."""
+    return [row for row in (data if isinstance(data, list) else data.values()) if isinstance(row, dict) and "seeds" in row]
 
 
 def _ratio(summary: dict) -> str:
