@@ -354,3 +354,19 @@ def test_check_precision_tool_compares_bf16_with_float32_on_the_runs_replay(run_
     subprocess.run([*tool[:1], "tools/compact_checkpoint.py", str(ckpt), str(bare)], check=True, cwd=ROOT)
     result = subprocess.run([*tool, str(bare)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode != 0 and "no replay buffer in this checkpoint" in result.stderr
+
+
+def test_build_zoo_carries_an_unfinished_expert_run(run_dir: Path, tmp_path: Path):
+    """An expert that takes several sessions: its compact checkpoint (with the recent replay), the actor
+    of each kept checkpoint (the final build's candidates) and its events travel; the run continues."""
+    run_cli("fit", *tiny_sac_args(run_dir, total=300, warmup=100), "--checkpoint.keep_all", "true")
+    carried = tmp_path / "carry"
+    subprocess.run([sys.executable, "tools/build_zoo.py", "--run-dir", str(_run_folder(run_dir)), "--carry", str(carried)], check=True, cwd=ROOT)
+    assert sorted(p.name for p in (carried / "actors").glob("*.pt")) == ["env_steps=150.pt", "env_steps=300.pt"]
+    assert any(carried.glob("events.out.tfevents.*"))
+    assert len(_state(carried / "last.ckpt")["collection"][0]["replay"]["data"]) == 300
+    from lit_irl.data.rollout import load_policy
+
+    assert load_policy(carried / "actors" / "env_steps=300.pt").env_steps == 300
+    run_cli("fit", *tiny_sac_args(tmp_path / "resumed", total=400, warmup=100), "--ckpt_path", str(carried / "last.ckpt"))
+    assert int(_state(next((tmp_path / "resumed").glob("*/version_0/checkpoints/last.ckpt")))["state_dict"]["env_steps"]) == 400

@@ -14,6 +14,17 @@ the actor of every kept checkpoint (``checkpoints/env_steps=<n>.pt``, for prefer
 thins them), ``expert_demos.hdf5``
 (``--demos`` deterministic expert episodes, D4RL format), updates ``zoo/zoo.json``,
 ``zoo/README.md`` and the expert reference of ``lit_irl/data/reference_returns.json``.
+
+An expert that takes more than one session (Walker2d, Ant, Humanoid) is carried, not built:
+
+    python tools/build_zoo.py --run-dir runs/sac-Walker2d-v5/version_0 --carry results/carry/zoo_walker2d
+    lit-irl fit --config configs/sac/walker2d.yaml --ckpt_path results/carry/zoo_walker2d/last.ckpt   # next session
+    python tools/build_zoo.py --run-dir runs/sac-Walker2d-v5/version_0 --extra-checkpoints results/carry/zoo_walker2d/actors/*.pt
+
+``--carry`` writes the run's compact ``last.ckpt`` (its replay buffer's newest
+``lit_irl.benchmark.CARRY_REPLAY_ROWS`` transitions: a resume without them falls, see results/history.md),
+the actor of each kept checkpoint (``actors/env_steps=<n>.pt``, the candidates of the final build) and the
+TensorBoard events; each further session's ``--carry`` adds to the same folder.
 """
 
 from __future__ import annotations
@@ -21,11 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from lit_irl.benchmark import CARRY_REPLAY_ROWS
+from lit_irl.checkpoint_io import compact_checkpoint
 from lit_irl.data.cli import evaluate_checkpoints, pick_by_fraction, training_checkpoints
 from lit_irl.data.d4rl import save_dataset
 from lit_irl.data.rollout import export_policy, load_policy, rollout
@@ -77,6 +91,22 @@ def write_readme(entries: dict) -> None:
     write_text_atomic(ZOO / "README.md", "\n".join(lines) + "\n")
 
 
+def carry(run_dir: Path, target: Path) -> None:
+    """Pack an unfinished expert run for the next session (see the module docstring)."""
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if not last.exists():
+        raise SystemExit(f"build_zoo: {last} is missing: nothing to carry (train with lit-irl fit first)")
+    (target / "actors").mkdir(parents=True, exist_ok=True)
+    steps = compact_checkpoint(last, target / "last.ckpt", CARRY_REPLAY_ROWS)
+    kept = training_checkpoints(run_dir)
+    for path in kept:
+        policy = load_policy(path)
+        export_policy(policy, target / "actors" / f"env_steps={policy.env_steps}.pt")
+    for events in run_dir.glob("events.out.tfevents.*"):
+        shutil.copy2(events, target / events.name)
+    print(f"{target}: last.ckpt at {steps:,} env steps, {len(kept)} kept actors; continue with --ckpt_path {target / 'last.ckpt'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", required=True, help="runs/sac-<env>/version_<n> (with checkpoints/env_steps=*.ckpt)")
@@ -95,8 +125,12 @@ def main() -> None:
     )
     parser.add_argument("--note", default="", help="a remark recorded with the entry (zoo/README.md)")
     parser.add_argument("--train-command", help="the command that trained the run (recorded in zoo/README.md); default: lit-irl fit --config configs/sac/<env>.yaml")
+    parser.add_argument("--carry", type=Path, metavar="DIR", help="do not build: pack the unfinished run into DIR for the next session")
     args = parser.parse_args()
     run_dir = Path(args.run_dir)
+    if args.carry:
+        carry(run_dir, args.carry)
+        return
 
     candidates = training_checkpoints(run_dir) + [Path(p) for p in args.extra_checkpoints]
     rows = sorted(evaluate_checkpoints(candidates, args.select_episodes, seed=100), key=lambda r: r[1])
