@@ -91,7 +91,7 @@ def interval(values: list[float] | np.ndarray, scale: float = 1.0) -> tuple[floa
     return point / scale, low / scale, high / scale
 
 
-def eval_summary(runs: list[EvaluatedRun], reference: float | None, unit: str = "env_steps", finished_only: bool = False) -> dict:
+def eval_summary(runs: list[EvaluatedRun], reference: float | None, unit: str = "env_steps", finished_only: bool | str = False) -> dict:
     """What the result tables show for runs that differ only in seed: the last deterministic
     evaluation of each (never a checkpoint picked by true return), the mean of each one's last
     ``LAST_EVALS`` evaluations (single evaluations swing) and their IQM over seeds with a 95% CI,
@@ -101,7 +101,10 @@ def eval_summary(runs: list[EvaluatedRun], reference: float | None, unit: str = 
     Pendulum-v1's returns are all negative, and -300 / -150 = 2 would read as twice the expert).
     ``finished_only``: a run that has not reached its budget (``run.finished()``) adds its curve but
     none of its numbers, and is listed under ``unfinished`` with its last evaluation's step, so a
-    seed carried halfway never mixes its budget into a finished row's means."""
+    seed carried halfway never mixes its budget into a finished row's means. ``finished_only="if_any"``:
+    so once one seed is finished; before that every seed counts (a probe stopped early keeps its numbers)."""
+    if finished_only == "if_any":
+        finished_only = any(run.finished() for run in runs if run.scalars("eval/return_mean"))
     finals, recents, bests, steps, walls, curves, unfinished = [], [], [], [], [], {}, {}
     for run in runs:
         evals = run.scalars("eval/return_mean")

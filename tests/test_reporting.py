@@ -70,6 +70,9 @@ def test_finished_only_leaves_a_carried_seed_out_of_the_numbers(fake_runs, monke
     assert summary["unfinished"] == {"fake/seed1": 70} and set(summary["curves"]) == {"fake/seed0", "fake/seed1"}
     assert summary_cells(summary)[0] == "1 (+1 unfinished, at 70)"
     assert eval_summary(fake_runs, reference=100.0)["seeds"] == 2, "off by default: every seed counts"
+    assert eval_summary(fake_runs, reference=100.0, finished_only="if_any")["seeds"] == 1, "one seed finished: the rest wait"
+    monkeypatch.setattr(BenchmarkRun, "finished", lambda run: False)
+    assert eval_summary(fake_runs, reference=100.0, finished_only="if_any")["seeds"] == 2, "none finished (probes): every seed counts"
 
 
 def test_comparisons_and_figures(fake_runs, tmp_path: Path):

@@ -165,9 +165,9 @@ def report(seeds: list[int], variants: tuple[str, ...] = ()) -> None:
                   ("reward transfer: MOPO on medium-replay, reward learned on medium-expert", [transfer_run(s) for s in seeds], None, "medium_replay")]
     summaries, rows = {}, []
     for name, runs, thesis, dataset in rows_spec:
-        summary = eval_summary(runs, expert, "gradient_steps")
+        summary = eval_summary(runs, expert, "gradient_steps", finished_only="if_any")
         summaries[name] = summary
-        epic = [run.scalars("reward_recovery/epic") for run in runs]
+        epic = [run.scalars("reward_recovery/epic") for run in runs if run.name not in summary.get("unfinished", {})]
         epic = [points[-1][1] for points in epic if points]
         rows.append([name, *summary_cells(summary), f"{thesis:.2f}" if thesis else "-",
                      f"{sum(epic) / len(epic):.3f}" if epic else "-", holdout(dataset) if dataset else "-"])

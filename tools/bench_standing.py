@@ -75,7 +75,7 @@ def report(seeds: list[int], budget: int) -> None:
     rows, summaries, panels = [], {}, []
     for variant, description in CANDIDATES.items():
         runs = [benchmark_run("hopper", variant, seed) for seed in seeds]
-        summary = eval_summary(runs, expert)
+        summary = eval_summary(runs, expert, finished_only="if_any")
         if not summary["seeds"]:
             rows.append([variant, description, "not run", *["-"] * len(SUMMARY_HEADER)])
             continue
