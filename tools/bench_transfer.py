@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun
-from lit_irl.data.rollout import rollout
+from lit_irl.data.rollout import random_policy_returns
 from lit_irl.envs import EnvConfig
 from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
 from lit_irl.files import write_text_atomic
@@ -146,7 +146,7 @@ def report(seeds: list[int]) -> None:
 
 
 def random_policy_return() -> dict:
-    returns = rollout(EnvConfig(env_id="DisabledAnt-v0"), None, episodes=RANDOM_EPISODES, seed=300, record_physics=False).episode_returns()
+    returns = random_policy_returns(EnvConfig(env_id="DisabledAnt-v0"), RANDOM_EPISODES)
     return {"mean": float(returns.mean()), "std": float(returns.std()), "episodes": RANDOM_EPISODES}
 
 

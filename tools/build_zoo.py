@@ -42,7 +42,7 @@ from lit_irl.benchmark import CARRY_REPLAY_ROWS
 from lit_irl.checkpoint_io import compact_checkpoint
 from lit_irl.data.cli import evaluate_checkpoints, pick_by_fraction, training_checkpoints
 from lit_irl.data.d4rl import save_dataset
-from lit_irl.data.rollout import export_policy, load_policy, rollout
+from lit_irl.data.rollout import export_policy, load_policy, random_policy_returns, rollout
 from lit_irl.data.scores import REFERENCE_FILE
 from lit_irl.files import write_text_atomic
 from lit_irl.reporting import training_seconds
@@ -142,7 +142,7 @@ def main() -> None:
     expert_returns = rollout(expert.env, expert.actor, episodes=args.eval_episodes, deterministic=True, seed=200, record_physics=False).episode_returns()
     references = json.loads(REFERENCE_FILE.read_text())
     if "random" not in references.get(env_id, {}):
-        random_returns = rollout(expert.env, None, episodes=10, seed=300, record_physics=False).episode_returns()
+        random_returns = random_policy_returns(expert.env)
         references[env_id] = {"random": round(float(random_returns.mean()), 3), "random_std": round(float(random_returns.std()), 3), "random_episodes": 10}
     medium_row = pick_by_fraction(rows, 1 / 3, reference=float(expert_returns.mean()), floor=references[env_id]["random"])
     medium = load_policy(medium_row[0])

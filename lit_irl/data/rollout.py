@@ -107,6 +107,11 @@ def load_actor_for(path: str | Path, env_id: str, spec: Any, kind: type | None =
     return policy.actor.train()
 
 
+def random_policy_returns(env_config: EnvConfig, episodes: int = 10, seed: int = 300) -> np.ndarray:
+    """True returns of uniform random actions (the random reference of scores and tables)."""
+    return rollout(env_config, None, episodes=episodes, seed=seed, record_physics=False).episode_returns()
+
+
 def export_policy(policy: Policy, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
     """Write the actor alone (for the zoo), with its architecture, atomically."""
     path = Path(path)
