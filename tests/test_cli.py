@@ -368,5 +368,13 @@ def test_build_zoo_carries_an_unfinished_expert_run(run_dir: Path, tmp_path: Pat
     from lit_irl.data.rollout import load_policy
 
     assert load_policy(carried / "actors" / "env_steps=300.pt").env_steps == 300
+    # the final build can start from the carried folder alone (a new machine has no run folder)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_zoo_tool", ROOT / "tools" / "build_zoo.py")
+    build_zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_zoo)
+    assert [p.name for p in build_zoo.candidate_checkpoints(carried)] == ["env_steps=150.pt", "env_steps=300.pt"]
+    assert [p.name for p in build_zoo.candidate_checkpoints(_run_folder(run_dir))] == ["env_steps=150.ckpt", "env_steps=300.ckpt"]
     run_cli("fit", *tiny_sac_args(tmp_path / "resumed", total=400, warmup=100), "--ckpt_path", str(carried / "last.ckpt"))
     assert int(_state(next((tmp_path / "resumed").glob("*/version_0/checkpoints/last.ckpt")))["state_dict"]["env_steps"]) == 400

@@ -20,6 +20,7 @@ An expert that takes more than one session (Walker2d, Ant, Humanoid) is carried,
     python tools/build_zoo.py --run-dir runs/sac-Walker2d-v5/version_0 --carry results/carry/zoo_walker2d
     lit-irl fit --config configs/sac/walker2d.yaml --ckpt_path results/carry/zoo_walker2d/last.ckpt   # next session
     python tools/build_zoo.py --run-dir runs/sac-Walker2d-v5/version_0 --extra-checkpoints results/carry/zoo_walker2d/actors/*.pt
+    python tools/build_zoo.py --run-dir results/carry/zoo_walker2d   # or build from the carried folder itself
 
 ``--carry`` writes the run's compact ``last.ckpt`` (its replay buffer's newest
 ``lit_irl.benchmark.CARRY_REPLAY_ROWS`` transitions: a resume without them falls, see results/history.md),
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import shutil
 import sys
@@ -93,7 +95,7 @@ def write_readme(entries: dict) -> None:
 
 def carry(run_dir: Path, target: Path) -> None:
     """Pack an unfinished expert run for the next session (see the module docstring)."""
-    last = run_dir / "checkpoints" / "last.ckpt"
+    last = next((p for p in (run_dir / "checkpoints" / "last.ckpt", run_dir / "last.ckpt") if p.exists()), run_dir / "last.ckpt")
     if not last.exists():
         raise SystemExit(f"build_zoo: {last} is missing: nothing to carry (train with lit-irl fit first)")
     (target / "actors").mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,15 @@ def carry(run_dir: Path, target: Path) -> None:
     for events in run_dir.glob("events.out.tfevents.*"):
         shutil.copy2(events, target / events.name)
     print(f"{target}: last.ckpt at {steps:,} env steps, {len(kept)} kept actors; continue with --ckpt_path {target / 'last.ckpt'}")
+
+
+def candidate_checkpoints(run_dir: Path) -> list[Path]:
+    """The expert's candidates: a run folder's kept checkpoints, or a ``--carry`` folder's actors
+    (every kept checkpoint of every session it was carried through; the run folders may be gone)."""
+    actors = [(int(m.group(1)), p) for p in (run_dir / "actors").glob("env_steps=*.pt") if (m := re.match(r"env_steps=(\d+)", p.name))]
+    if actors and not (run_dir / "checkpoints").is_dir():
+        return [p for _, p in sorted(actors)]
+    return training_checkpoints(run_dir)
 
 
 def main() -> None:
@@ -132,7 +143,7 @@ def main() -> None:
         carry(run_dir, args.carry)
         return
 
-    candidates = training_checkpoints(run_dir) + [Path(p) for p in args.extra_checkpoints]
+    candidates = candidate_checkpoints(run_dir) + [Path(p) for p in args.extra_checkpoints]
     rows = sorted(evaluate_checkpoints(candidates, args.select_episodes, seed=100), key=lambda r: r[1])
     for path, steps, mean, std in rows:
         print(f"{steps:>9,d}  {mean:9.1f} ± {std:7.1f}  {path.name}")
@@ -168,7 +179,7 @@ def main() -> None:
 
     zoo_file = ZOO / "zoo.json"
     entries = json.loads(zoo_file.read_text()) if zoo_file.exists() else {}
-    last = run_dir / "checkpoints" / "last.ckpt"
+    last = next((p for p in (run_dir / "checkpoints" / "last.ckpt", run_dir / "last.ckpt") if p.exists()), run_dir / "last.ckpt")
     run_steps = load_policy(last).env_steps if last.exists() else max(r[1] for r in rows)
     train_command = args.train_command or f"lit-irl fit --config configs/sac/{env_id.split('-')[0].lower()}.yaml"
     # As a user runs it: the run folder under runs/ (wherever this machine kept it).
@@ -182,7 +193,8 @@ def main() -> None:
             while end < len(build_args) and not build_args[end].startswith("--"):
                 end += 1
             del build_args[i:end]
-    build_args = [f"runs/{run_dir.parent.name}/{run_dir.name}" if a == args.run_dir else a for a in build_args]
+    if (run_dir / "checkpoints").is_dir():  # a carried folder is named as given (it lives in the repository)
+        build_args = [f"runs/{run_dir.parent.name}/{run_dir.name}" if a == args.run_dir else a for a in build_args]
     entries[env_id] = {
         "expert_return_mean": float(expert_returns.mean()),
         "expert_return_std": float(expert_returns.std()),
