@@ -106,3 +106,10 @@ def test_report_page_from_fake_runs(fake_runs, tmp_path: Path):
     report.main(["--page-only", "--results", str(results)])
     page = (results / "README.md").read_text()
     assert "data transfer: ours 0.60 [" in page and "Seeds per row: 2" in page
+    # a row whose only seed is still carried toward its budget says so, with where it stands
+    carried = {**summary, "seeds": 0, "recent_iqm_ratio": None, "env_steps": 0, "unfinished": {"walker2d_state_only/seed0": 400_000}}
+    (results / "ml_irl_walker2d.json").write_text(json.dumps([{"env": "Walker2d-v5", "variant": "state_only", **carried}]))
+    report.main(["--page-only", "--results", str(results)])
+    page = (results / "README.md").read_text()
+    assert "state_only: ours unfinished (walker2d_state_only/seed0 at 400,000 steps) of our expert, paper 0.82" in page
+    assert "budgets: no run finished yet" in page
