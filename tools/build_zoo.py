@@ -93,9 +93,14 @@ def write_readme(entries: dict) -> None:
     write_text_atomic(ZOO / "README.md", "\n".join(lines) + "\n")
 
 
+def last_checkpoint(run_dir: Path) -> Path:
+    """A run folder's ``checkpoints/last.ckpt``, or a ``--carry`` folder's ``last.ckpt``."""
+    return next((p for p in (run_dir / "checkpoints" / "last.ckpt", run_dir / "last.ckpt") if p.exists()), run_dir / "checkpoints" / "last.ckpt")
+
+
 def carry(run_dir: Path, target: Path) -> None:
     """Pack an unfinished expert run for the next session (see the module docstring)."""
-    last = next((p for p in (run_dir / "checkpoints" / "last.ckpt", run_dir / "last.ckpt") if p.exists()), run_dir / "last.ckpt")
+    last = last_checkpoint(run_dir)
     if not last.exists():
         raise SystemExit(f"build_zoo: {last} is missing: nothing to carry (train with lit-irl fit first)")
     (target / "actors").mkdir(parents=True, exist_ok=True)
@@ -179,7 +184,7 @@ def main() -> None:
 
     zoo_file = ZOO / "zoo.json"
     entries = json.loads(zoo_file.read_text()) if zoo_file.exists() else {}
-    last = next((p for p in (run_dir / "checkpoints" / "last.ckpt", run_dir / "last.ckpt") if p.exists()), run_dir / "last.ckpt")
+    last = last_checkpoint(run_dir)
     run_steps = load_policy(last).env_steps if last.exists() else max(r[1] for r in rows)
     train_command = args.train_command or f"lit-irl fit --config configs/sac/{env_id.split('-')[0].lower()}.yaml"
     # As a user runs it: the run folder under runs/ (wherever this machine kept it).
