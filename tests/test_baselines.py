@@ -266,3 +266,28 @@ def test_value_dice_resume_bit_identical(tmp_path: Path):
     run_cli("fit", *args(tmp_path / "resumed", 200), "--ckpt_path", "last")
     a, b = _last(tmp_path / "straight")["state_dict"], _last(tmp_path / "resumed")["state_dict"]
     assert not [k for k in a if not torch.equal(a[k], b[k])]
+
+
+@pytest.mark.parametrize("algo", ["airl", "f_irl"])
+def test_transfer_configs_learn_in_disabled_ant_from_custom_ant_demonstrations(algo: str):
+    """Table 2.2's data transfer for the baselines: the CustomAnt-v0 demonstrations are accepted in DisabledAnt-v0
+    only when the config says they come from another env; the CustomAnt config's reward is the state-only one."""
+    import yaml
+
+    from lit_irl.algos import FIRL
+
+    cls = {"airl": AIRL, "f_irl": FIRL}[algo]
+
+    def build(config: str, **changes):
+        args = yaml.safe_load((ROOT / "configs" / algo / config).read_text())["model"]["init_args"]
+        args = {**args, **changes, "demonstrations": str(ROOT / args["demonstrations"])}
+        env = EnvConfig(**args.pop("env"))
+        reward = RewardConfig(**{k: tuple(v) if k == "betas" else v for k, v in args.pop("reward").items()})
+        keep = ("demonstrations", "num_expert_trajectories", "demonstrations_from_other_env")
+        return cls(env, reward=reward, sac=SMALL, **{k: v for k, v in args.items() if k in keep})
+
+    data_transfer = build("disabled_ant_data_transfer.yaml")
+    assert data_transfer.env_spec.obs_dim == 111 and len(data_transfer.demonstration_data.episode_bounds()) == 1
+    with pytest.raises(LitIRLError, match="CustomAnt-v0"):
+        build("disabled_ant_data_transfer.yaml", demonstrations_from_other_env=False)
+    assert build("custom_ant.yaml").reward.config.inputs == "s"

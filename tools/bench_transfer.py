@@ -1,24 +1,28 @@
-"""Transfer across changing dynamics (thesis Table 2.2): ML-IRL state-only, CustomAnt-v0 -> DisabledAnt-v0.
+"""Transfer across changing dynamics (thesis Table 2.2): CustomAnt-v0 -> DisabledAnt-v0, for ML-IRL
+state-only and the two IRL baselines whose reward transfers, AIRL (g(s)) and f-IRL (r(s)).
 
     python tools/bench_transfer.py --seeds 0                     # every stage, 2 runs at a time
     python tools/bench_transfer.py --stages data_transfer ground_truth --seeds 0 1 2
+    python tools/bench_transfer.py --stages airl_data_transfer airl_custom_ant_irl --seeds 0
     python tools/bench_transfer.py --report-only                  # -> results/transfer_ant.{md,json,png}
 
 Needs the CustomAnt-v0 expert demonstrations of the zoo (``zoo/CustomAnt-v0/expert_demos.hdf5``).
 Stages, each one ``lit-irl fit`` per seed in ``results/runs/transfer_<stage>/seed<k>`` (continued
-across sessions like ``tools/bench_ml_irl.py``; ``--carry`` packs them into ``results/carry/``):
+across sessions like ``tools/bench_ml_irl.py``; ``--carry`` packs them into ``results/carry/``),
+per method (``<m>_`` is empty for ML-IRL, ``airl_`` or ``f_irl_`` for the baselines):
 
-- ``data_transfer``: ML-IRL in DisabledAnt-v0 on the CustomAnt-v0 demonstrations
-  (``configs/ml_irl/disabled_ant_data_transfer.yaml``);
-- ``custom_ant_irl``: ML-IRL in CustomAnt-v0, learning the state-only reward to transfer
-  (``configs/ml_irl/custom_ant_state_only.yaml``);
-- ``reward_transfer``: SAC from scratch in DisabledAnt-v0 on the frozen reward of the finished
-  ``custom_ant_irl`` run of the same seed (``configs/sac/disabled_ant.yaml`` + ``reward_from``);
+- ``<m>data_transfer``: the method in DisabledAnt-v0 on the CustomAnt-v0 demonstrations
+  (``configs/ml_irl/disabled_ant_data_transfer.yaml``, ``configs/{airl,f_irl}/disabled_ant_data_transfer.yaml``);
+- ``<m>custom_ant_irl``: the method in CustomAnt-v0, learning the state-only reward to transfer
+  (``configs/ml_irl/custom_ant_state_only.yaml``, ``configs/{airl,f_irl}/custom_ant.yaml``);
+- ``<m>reward_transfer``: SAC from scratch in DisabledAnt-v0 on the frozen reward of the finished
+  ``<m>custom_ant_irl`` run of the same seed (``configs/sac/disabled_ant.yaml`` + ``reward_from``);
   it waits for that run and is skipped while it is unfinished;
 - ``ground_truth``: SAC in DisabledAnt-v0 on the true reward (``configs/sac/disabled_ant.yaml``).
 
-The table reports every stage's final true DisabledAnt return (CustomAnt-v0 for ``custom_ant_irl``)
-as ``tools/bench_ml_irl.py`` does, its ratio to the ground-truth SAC, and the thesis' numbers.
+The table reports every stage's final true DisabledAnt return (CustomAnt-v0 for the ``custom_ant_irl``
+stages) as ``tools/bench_ml_irl.py`` does, its ratio to the ground-truth SAC, and the thesis' numbers;
+a second table puts the ratios in Table 2.2's layout.
 """
 
 from __future__ import annotations
@@ -37,21 +41,32 @@ from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, mark
 from lit_irl.files import write_text_atomic
 
 DEMONSTRATIONS = ROOT / "zoo" / "CustomAnt-v0" / "expert_demos.hdf5"
-STAGES = {
-    "data_transfer": ROOT / "configs" / "ml_irl" / "disabled_ant_data_transfer.yaml",
-    "custom_ant_irl": ROOT / "configs" / "ml_irl" / "custom_ant_state_only.yaml",
-    "reward_transfer": ROOT / "configs" / "sac" / "disabled_ant.yaml",
-    "ground_truth": ROOT / "configs" / "sac" / "disabled_ant.yaml",
+CONFIGS = ROOT / "configs"
+SAC_DISABLED_ANT = CONFIGS / "sac" / "disabled_ant.yaml"
+# Prefix of each method's stage names, its name in the tables, and its two IRL configs (data transfer, CustomAnt).
+# In the thesis' column order.
+METHODS = {
+    "airl_": ("AIRL", CONFIGS / "airl" / "disabled_ant_data_transfer.yaml", CONFIGS / "airl" / "custom_ant.yaml"),
+    "f_irl_": ("f-IRL (JS)", CONFIGS / "f_irl" / "disabled_ant_data_transfer.yaml", CONFIGS / "f_irl" / "custom_ant.yaml"),
+    "": ("ML-IRL(S)", CONFIGS / "ml_irl" / "disabled_ant_data_transfer.yaml", CONFIGS / "ml_irl" / "custom_ant_state_only.yaml"),
 }
-DESCRIPTIONS = {
-    "data_transfer": "data transfer: ML-IRL(S) in DisabledAnt on CustomAnt demonstrations",
-    "reward_transfer": "reward transfer: SAC in DisabledAnt on r(s) learned by ML-IRL in CustomAnt",
-    "ground_truth": "ground truth: SAC in DisabledAnt on the true reward",
-    "custom_ant_irl": "(source of the reward transfer) ML-IRL(S) in CustomAnt, true CustomAnt return vs its expert",
-}
+STAGES = {"ground_truth": SAC_DISABLED_ANT}
+DESCRIPTIONS = {"ground_truth": "ground truth: SAC in DisabledAnt on the true reward"}
+for _prefix, (_name, _data_config, _source_config) in METHODS.items():
+    STAGES |= {f"{_prefix}data_transfer": _data_config, f"{_prefix}custom_ant_irl": _source_config, f"{_prefix}reward_transfer": SAC_DISABLED_ANT}
+    DESCRIPTIONS |= {
+        f"{_prefix}data_transfer": f"data transfer: {_name} in DisabledAnt on CustomAnt demonstrations",
+        f"{_prefix}reward_transfer": f"reward transfer: SAC in DisabledAnt on the state-only reward learned by {_name} in CustomAnt",
+        f"{_prefix}custom_ant_irl": f"(source of the reward transfer) {_name} in CustomAnt, true CustomAnt return vs its expert",
+    }
+# The table's row order: the DisabledAnt rows, then the CustomAnt sources.
+ROW_ORDER = [*(f"{p}{kind}" for p in METHODS for kind in ("data_transfer", "reward_transfer")), "ground_truth", *(f"{p}custom_ant_irl" for p in METHODS)]
 RANDOM_EPISODES = 10
-# Thesis Table 2.2 (true DisabledAnt return; its budget and seed count are not stated).
-PAPER = {"data_transfer": 221.51, "reward_transfer": 187.69, "ground_truth": 320.15}
+STAGE_BUDGET = 1_000_000  # every stage's configs
+# Thesis Table 2.2 (true DisabledAnt return; its budget and seed count are not stated; AIRL's reward-transfer
+# number is probably copied from another paper: card baselines.md, section C).
+PAPER = {"data_transfer": 221.51, "reward_transfer": 187.69, "ground_truth": 320.15, "airl_data_transfer": -5.39,
+         "airl_reward_transfer": 130.3, "f_irl_data_transfer": 188.85, "f_irl_reward_transfer": 156.45}
 
 
 @dataclass
@@ -75,23 +90,28 @@ class RecordedRun:
         return self.wall_hours * 3600
 
 
+def reward_source(stage: str) -> str | None:
+    """The CustomAnt stage whose reward a reward-transfer stage reads (None for the other stages)."""
+    return stage.replace("reward_transfer", "custom_ant_irl") if stage.endswith("reward_transfer") else None
+
+
 def stage_run(stage: str, seed: int) -> BenchmarkRun:
     overrides = ["--model.init_args.training.seed", str(seed)]
-    if stage == "reward_transfer":
-        overrides += ["--model.init_args.reward_from", str(stage_run("custom_ant_irl", seed).latest_checkpoint)]
+    if source := reward_source(stage):
+        overrides += ["--model.init_args.reward_from", str(stage_run(source, seed).latest_checkpoint)]
     return BenchmarkRun(f"transfer_{stage}/seed{seed}", [STAGES[stage]], overrides)
 
 
 def train_stages(stages: list[str], seeds: list[int], total: int | None, parallel: int) -> None:
-    # The reward transfer needs the finished CustomAnt reward: it goes in a second round.
-    rounds = [[s for s in stages if s != "reward_transfer"], [s for s in stages if s == "reward_transfer"]]
+    # A reward transfer needs the finished CustomAnt reward: it goes in a second round.
+    rounds = [[s for s in stages if not reward_source(s)], [s for s in stages if reward_source(s)]]
     start, failed = time.time(), []
     for round_stages in rounds:
         runs = []
         for stage in round_stages:
             for seed in seeds:
-                if stage == "reward_transfer" and not stage_run("custom_ant_irl", seed).finished():
-                    print(f"reward_transfer seed {seed}: skipped, its custom_ant_irl run is not finished")
+                if (source := reward_source(stage)) and not stage_run(source, seed).finished():
+                    print(f"{stage} seed {seed}: skipped, its {source} run is not finished")
                     continue
                 runs.append(stage_run(stage, seed))
         with ThreadPoolExecutor(parallel) as pool:
@@ -110,9 +130,9 @@ def report(seeds: list[int]) -> None:
         return eval_summary(runs, reference)
 
     ground_truth = summary("ground_truth", None)["final_mean"]
-    summaries = {stage: summary(stage, ground_truth) for stage in ("data_transfer", "reward_transfer", "ground_truth")}
     zoo = json.loads((ROOT / "zoo" / "zoo.json").read_text()) if (ROOT / "zoo" / "zoo.json").exists() else {}
-    summaries["custom_ant_irl"] = summary("custom_ant_irl", zoo.get("CustomAnt-v0", {}).get("expert_return_mean"))
+    custom_ant_expert = zoo.get("CustomAnt-v0", {}).get("expert_return_mean")
+    summaries = {stage: summary(stage, custom_ant_expert if stage.endswith("custom_ant_irl") else ground_truth) for stage in ROW_ORDER}
     header = ["setting", *(cell.format(reference="ground-truth SAC") for cell in SUMMARY_HEADER), "thesis", "thesis ratio"]
     rows = [
         [DESCRIPTIONS[stage], *summary_cells(summary),
@@ -124,8 +144,11 @@ def report(seeds: list[int]) -> None:
         "# Transfer across changing dynamics: CustomAnt-v0 -> DisabledAnt-v0", "",
         "Command: `python " + " ".join(["tools/bench_transfer.py", *sys.argv[1:]]) + "`", "",
         SUMMARY_LEGEND.format(reference="ground-truth SAC (last row of DisabledAnt)"),
-        "The CustomAnt row's reference is instead its zoo expert (`zoo/CustomAnt-v0`).", "",
-        *markdown_table(header, rows),
+        "The CustomAnt rows' reference is instead the CustomAnt-v0 zoo expert (`zoo/CustomAnt-v0`).", "",
+        *markdown_table(header, rows), "",
+        "In Table 2.2's layout (ratio to the ground-truth SAC: final / mean of the last 5 evaluations, seed mean; "
+        "the thesis' ratio to its own ground truth below each):", "",
+        *markdown_table(*table_2_2(summaries)),
     ]
     # "Well above random" needs random's number: uniform actions in DisabledAnt, measured once and kept in the JSON.
     random_policy = recorded.get("random_policy") or random_policy_return()
@@ -139,10 +162,35 @@ def report(seeds: list[int]) -> None:
     RESULTS.mkdir(exist_ok=True)
     write_text_atomic(RESULTS / "transfer_ant.md", "\n".join(lines) + "\n")
     write_text_atomic(RESULTS / "transfer_ant.json", json.dumps({**summaries, "random_policy": random_policy}, indent=1))
-    panels = [(DESCRIPTIONS[stage].split(":")[0], summary["curves"], summary["reference"], "CustomAnt expert" if stage == "custom_ant_irl" else "ground-truth SAC")
-              for stage, summary in summaries.items()]
+    # One panel per stage that has runs (the baselines' rows stay empty until they are trained).
+    panels = [(DESCRIPTIONS[stage].split(" in ")[0] if stage.endswith("custom_ant_irl") else DESCRIPTIONS[stage].split(" in DisabledAnt")[0],
+               summary["curves"], summary["reference"], "CustomAnt expert" if stage.endswith("custom_ant_irl") else "ground-truth SAC")
+              for stage, summary in summaries.items() if summary["curves"] or stage == "ground_truth"]
     plot_curves(panels, RESULTS / "transfer_ant.png")
     print("\n".join(lines))
+
+
+def table_2_2(summaries: dict[str, dict]) -> tuple[list[str], list[list[str]]]:
+    """Rows data / reward transfer, columns the methods and the ground truth, as the thesis prints it."""
+
+    def ours(stage: str) -> str:
+        summary = summaries[stage]
+        if summary["ratio"] is None:
+            return "-"
+        cell = f"{summary['ratio']:.2f} / {summary['recent_ratio']:.2f}"
+        steps = summary["env_steps"]  # the least advanced seed's
+        return cell if steps >= STAGE_BUDGET else f"{cell} (at {steps // 1000}k of {STAGE_BUDGET // 1000}k)"
+
+    def thesis(stage: str) -> str:
+        return f"{PAPER[stage] / PAPER['ground_truth']:.2f}" if stage in PAPER else "-"
+
+    header = ["setting", *(name for name, _, _ in METHODS.values()), "ground truth"]
+    rows = []
+    for kind in ("data_transfer", "reward_transfer"):
+        label = kind.replace("_", " ")
+        rows.append([f"{label}, ours", *(ours(f"{prefix}{kind}") for prefix in METHODS), ours("ground_truth")])
+        rows.append([f"{label}, thesis", *(thesis(f"{prefix}{kind}") for prefix in METHODS), "1.00"])
+    return header, rows
 
 
 def random_policy_return() -> dict:

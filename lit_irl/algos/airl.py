@@ -50,6 +50,7 @@ class AIRL(GAIL):
         training: TrainingConfig = TrainingConfig(log_every=5_000),
         collection: CollectionConfig = CollectionConfig(env_steps_per_batch=50),
         off_policy: OffPolicyConfig = OffPolicyConfig(warmup_steps=5_000),
+        demonstrations_from_other_env: bool = False,
     ) -> None:
         if reward.inputs != "s":
             raise LitIRLError(f"AIRL's reward g is state-only (it is what transfers): reward.inputs must be s, got {reward.inputs!r}")
@@ -57,7 +58,7 @@ class AIRL(GAIL):
             raise LitIRLError(f"reward_form must be one of {', '.join((*REWARD_FORMS, 'g'))}, got {reward_form!r}")
         super().__init__(
             env, demonstrations, num_expert_trajectories, reward, "logit", gradient_penalty, discriminator_updates,
-            discriminator_batch, recent_agent_transitions, sac, training, collection, off_policy,
+            discriminator_batch, recent_agent_transitions, sac, training, collection, off_policy, demonstrations_from_other_env,
         )  # fmt: skip
         self.save_hyperparameters()
         self.reward_form = reward_form

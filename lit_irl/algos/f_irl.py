@@ -57,7 +57,8 @@ class FIRL(MLIRL):
 
     Args (beyond :class:`MLIRL`'s): ``divergence`` (fkl, rkl, js), ``classifier`` (its network and
     optimizer; default 2 x 128 tanh, logits clamped to +-10, Adam 3e-4, weight decay 1e-4),
-    ``classifier_steps`` (official 1200), ``classifier_batch`` (official 800).
+    ``classifier_steps`` (official 1200), ``classifier_batch`` (official 800); ``demonstrations_from_other_env``
+    as ML-IRL's (data transfer).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class FIRL(MLIRL):
         training: TrainingConfig = TrainingConfig(log_every=5_000),
         collection: CollectionConfig = CollectionConfig(env_steps_per_batch=50),
         off_policy: OffPolicyConfig = OffPolicyConfig(warmup_steps=1_000),
+        demonstrations_from_other_env: bool = False,
     ) -> None:
         if env.termination != "fixed_horizon":
             raise LitIRLError(f"f-IRL matches state marginals over a fixed horizon: set env.termination fixed_horizon (got {env.termination})")
@@ -87,7 +89,8 @@ class FIRL(MLIRL):
             raise LitIRLError(f"divergence must be fkl, rkl or js, got {divergence!r}")
         check_positive(classifier_steps=classifier_steps, classifier_batch=classifier_batch)
         super().__init__(
-            env, demonstrations, num_expert_trajectories=num_expert_trajectories, held_out_expert_trajectories=held_out_expert_trajectories,
+            env, demonstrations, demonstrations_from_other_env=demonstrations_from_other_env,
+            num_expert_trajectories=num_expert_trajectories, held_out_expert_trajectories=held_out_expert_trajectories,
             reward=reward, sac=sac, env_steps_per_iteration=env_steps_per_iteration, agent_trajectories=agent_trajectories,
             recovery_transitions=recovery_transitions, training=training, collection=collection, off_policy=off_policy,
         )  # fmt: skip

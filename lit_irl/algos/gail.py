@@ -49,6 +49,8 @@ class GAIL(OffPolicyLearner):
         discriminator_batch: expert and agent transitions per discriminator step (each).
         recent_agent_transitions: how many of the newest agent transitions the discriminator sees.
         sac, training, collection, off_policy: the policy step and the budget (env steps).
+        demonstrations_from_other_env: data transfer: the demonstrations were recorded in another env
+            with the same spaces (e.g. CustomAnt-v0 demonstrations, imitating in DisabledAnt-v0).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class GAIL(OffPolicyLearner):
         training: TrainingConfig = TrainingConfig(log_every=5_000),
         collection: CollectionConfig = CollectionConfig(env_steps_per_batch=50),
         off_policy: OffPolicyConfig = OffPolicyConfig(warmup_steps=5_000),
+        demonstrations_from_other_env: bool = False,
     ) -> None:
         super().__init__(env, training, collection, off_policy)
         check_reward_form(reward_form)
@@ -80,7 +83,9 @@ class GAIL(OffPolicyLearner):
         spec = self.env_spec
         self.policy = SACPolicy(spec.obs_dim, spec.act_dim, spec.action_low, spec.action_high, sac)
         self.actor = self.policy.actor
-        self.demonstration_data, self.expert = expert_transitions(demonstrations, env, num_expert_trajectories, self.expert_state_only())
+        self.demonstration_data, self.expert = expert_transitions(
+            demonstrations, env, num_expert_trajectories, self.expert_state_only(), other_env=demonstrations_from_other_env
+        )
         self.build_discriminator(discriminator)
         self.recent: TransitionReplay | None = None
 

@@ -160,13 +160,14 @@ class ExpertDemonstrations(_FileDataModule):
 
 
 def expert_transitions(
-    path: str, env: EnvConfig, num_trajectories: int, state_only: bool = False
+    path: str, env: EnvConfig, num_trajectories: int, state_only: bool = False, other_env: bool = False
 ) -> tuple[TransitionData, TensorDict]:
     """The first ``num_trajectories`` episodes of a demonstration file, checked against ``env`` (and in
     its termination convention), as rows under the replay keys without the env's reward and ``done``:
     ``obs``, ``action`` (unless ``state_only``), ``next_obs``, ``terminated``. A bad file fails here,
-    before any training. Returns the validated data too (evaluation and reward-recovery metrics read it)."""
-    demos = ExpertDemonstrations(path, env, num_trajectories, state_only=state_only)
+    before any training. Returns the validated data too (evaluation and reward-recovery metrics read it).
+    ``other_env``: data transfer, as :class:`ExpertDemonstrations`."""
+    demos = ExpertDemonstrations(path, env, num_trajectories, state_only=state_only, other_env=other_env)
     demos.setup()
     return demos.data, demos.transitions.exclude("true_reward", "done")
 
