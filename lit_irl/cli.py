@@ -149,7 +149,7 @@ class LitIRLCLI(LightningCLI):
 
 
 # Settings that may change when a run is continued or evaluated: they do not define what it learns.
-CONTINUATION_SETTINGS = {"training": ("total_steps", "eval_episodes", "log_every")}
+CONTINUATION_SETTINGS = {"training": ("total_steps", "eval_episodes", "log_every"), "off_policy": ("resume_refill_steps",)}
 # Written by lit_irl <= 0.1 at the top of init_args.
 LEGACY_CONTINUATION_SETTINGS = ("total_env_steps", "eval_episodes", "log_every_env_steps")
 

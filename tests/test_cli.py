@@ -284,13 +284,15 @@ def test_resume_from_a_compact_checkpoint_refills_the_buffer(run_dir: Path, tmp_
     compact = tmp_path / "compact.ckpt"
     subprocess.run([sys.executable, "tools/compact_checkpoint.py", str(ckpt), str(compact)], check=True, cwd=Path(__file__).parents[1])
     assert "collection" not in _state(compact) and compact.stat().st_size < ckpt.stat().st_size
-    result = run_cli("fit", *tiny_sac_args(tmp_path / "resumed", total=600, warmup=100), "--ckpt_path", str(compact))
-    assert "refills with the current policy" in result.stderr
+    refill = ["--model.init_args.off_policy.resume_refill_steps", "200"]
+    result = run_cli("fit", *tiny_sac_args(tmp_path / "resumed", total=600, warmup=100), *refill, "--ckpt_path", str(compact))
+    assert "refills with the current policy for 200 steps" in result.stderr
     resumed = _state(next((tmp_path / "resumed").glob("*/version_0/checkpoints/last.ckpt")))
     updates_before, updates_after = int(_state(ckpt)["state_dict"]["policy.updates"]), int(resumed["state_dict"]["policy.updates"])
     assert int(resumed["state_dict"]["env_steps"]) == 600
-    # a fresh run of 300 steps and the resumed 300 steps make as many updates: none while the buffer refills
-    assert updates_after - updates_before == updates_before
+    # the fresh run updated after its 100 warm-up steps, the resumed one after refilling 200 (one update per env step
+    # after both): 100 updates fewer
+    assert updates_after - updates_before == updates_before - 100
     # its buffer starts at step 300, so it cannot give the medium-replay rows of steps [0, n)
     from lit_irl.data.cli import replay_dataset
 

@@ -323,3 +323,24 @@ def test_scale_penalty_holds_the_level_the_shift_invariant_loss_leaves_free():
         RewardConfig(output_anchor=2.0)
     with pytest.raises(LitIRLError, match="inside the clip"):
         RewardConfig(output_l2=0.1, output_anchor=10.0, clamp=10.0)
+
+
+def test_reward_waits_while_the_buffer_refills_after_a_bare_resume(tmp_path: Path, short_demos: str):
+    """A checkpoint without replay (compact): the policy does not update until the buffer holds
+    ``resume_refill_steps`` transitions again, and the reward steps of those iterations are skipped with it."""
+    import subprocess
+    import sys
+
+    run_cli("fit", *tiny_args(tmp_path / "first", total=400), "--model.init_args.demonstrations", short_demos)
+    (ckpt,) = (tmp_path / "first").glob("*/version_0/checkpoints/last.ckpt")
+    compact = tmp_path / "compact.ckpt"
+    subprocess.run([sys.executable, "tools/compact_checkpoint.py", str(ckpt), str(compact)], check=True, cwd=ROOT)
+    run_cli("fit", *tiny_args(tmp_path / "resumed", total=800), "--model.init_args.demonstrations", short_demos,
+            "--model.init_args.off_policy.resume_refill_steps", "300", "--ckpt_path", str(compact))  # fmt: skip
+    (resumed,) = (tmp_path / "resumed").glob("*/version_0/checkpoints/last.ckpt")
+    before, after = torch.load(ckpt, weights_only=False)["state_dict"], torch.load(resumed, weights_only=False)["state_dict"]
+    assert int(before["reward_steps"]) == 2 and int(after["env_steps"]) == 800
+    # iteration 600: 200 transitions refilled of 300, no update and no reward step; iteration 800: both again
+    assert int(after["reward_steps"]) == 3
+    # updates from the collection batch (50 steps) that brought the buffer to 300, at env step 700
+    assert int(after["policy.updates"]) - int(before["policy.updates"]) == 150

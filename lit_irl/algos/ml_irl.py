@@ -286,6 +286,10 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         # 1. Policy update: SAC steps under the current learned reward.
         stats = self.policy_alignment(policy_optimizers)
         sac_seconds = time.perf_counter() - started - (self.relabel_seconds - relabel_before)
+        if self.refilling_after_resume:
+            # The policy has not moved since the resume (its buffer refills): the reward waits with it.
+            self.end_step(stats)
+            return
 
         # 2. Agent trajectories from the current policy; expert trajectories from the demonstrations.
         with self.timed("agent_rollouts"):

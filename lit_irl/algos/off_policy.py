@@ -35,16 +35,25 @@ class OffPolicyConfig:
         warmup_steps: env steps with uniformly random actions before the first update.
         utd_ratio: policy updates per env step (update-to-data ratio); fractions such as 0.5 are
             allowed when ``utd_ratio`` x the env steps of a collection batch is a whole number.
+        resume_refill_steps: after a resume from a checkpoint without a replay buffer (a light or
+            compact one), updates wait until the buffer again holds this many transitions of the
+            current policy (at least ``warmup_steps``, at most ``buffer_size``); the env steps count.
+            Updating a trained critic on the first few hundred transitions made such resumes fall
+            (a DisabledAnt run: return 250 -> 15, 200k env steps to climb back; results/history.md),
+            while resumes with 50k replay rows did not.
     """
 
     buffer_size: int = 1_000_000
     warmup_steps: int = 5_000
     utd_ratio: float = 1
+    resume_refill_steps: int = 25_000
 
     def __post_init__(self) -> None:
         check_positive(buffer_size=self.buffer_size, utd_ratio=self.utd_ratio)
         if self.warmup_steps < 0:
             raise LitIRLError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.resume_refill_steps < 0:
+            raise LitIRLError(f"resume_refill_steps must be >= 0 (0: resume updates after warmup_steps), got {self.resume_refill_steps}")
         if self.warmup_steps > self.buffer_size:
             # The replay never holds more than buffer_size transitions, so updates would never start.
             raise LitIRLError(f"warmup_steps ({self.warmup_steps}) exceeds buffer_size ({self.buffer_size}); lower warmup_steps or raise buffer_size")
@@ -68,6 +77,7 @@ class OffPolicyLearner(OnlineLearner):
             )
         self.updates_per_batch = round(updates)
         self.replay: TransitionReplay | None = None
+        self.replay_needed = max(off_policy.warmup_steps, 1)  # transitions in the buffer before updates (raised by a bare resume)
         self.relabel_seconds = 0.0  # time spent computing rewards of replayed batches
         self._updates_at_last_log = 0
 
@@ -91,7 +101,11 @@ class OffPolicyLearner(OnlineLearner):
     def learning_started(self) -> bool:
         # On the buffer, not on env steps: after a resume from a checkpoint without collection
         # state the buffer first refills (with the current policy) before updates continue.
-        return len(self.replay) >= max(self.warmup_steps, 1)
+        return len(self.replay) >= self.replay_needed
+
+    @property
+    def refilling_after_resume(self) -> bool:
+        return self.replay_needed > max(self.warmup_steps, 1) and not self.learning_started
 
     def update_policy(
         self, reward_fn: RewardFn, optimizers: list, updates: int | None = None, sample: Callable[[int], TensorDictBase] | None = None
@@ -151,7 +165,10 @@ class OffPolicyLearner(OnlineLearner):
             )
 
     def warn_no_run_state(self) -> None:
+        config = self.off_policy_config
+        self.replay_needed = min(config.buffer_size, max(config.warmup_steps, config.resume_refill_steps, 1))
         warnings.warn(
             "the checkpoint holds no collection state (replay buffer, env, RNG): networks, optimizers and counters "
-            f"resume; the replay buffer refills with the current policy for {self.warmup_steps} steps before updates continue"
+            f"resume; the replay buffer refills with the current policy for {self.replay_needed} steps before updates continue "
+            "(off_policy.resume_refill_steps)"
         )
