@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -183,7 +184,7 @@ TABLES = [
                "transfer_custom_ant_irl_seed0.mp4"),
          Video("data transfer: ML-IRL r(s) in DisabledAnt-v0, seed 0, latest", "results/carry/transfer_data_transfer/seed0/last.ckpt",
                "transfer_data_transfer_seed0.mp4"),
-         Video("reward transfer: SAC in DisabledAnt-v0 on the CustomAnt r(s), seed 0, latest", "results/carry/transfer_reward_transfer/seed0/last.ckpt",
+         Video("reward transfer: SAC in DisabledAnt-v0 on the CustomAnt r(s), seed 0, 1M env steps", "results/carry/transfer_reward_transfer/seed0/last.ckpt",
                "transfer_reward_transfer_seed0.mp4")],
     ),
     ResultTable(
@@ -257,7 +258,8 @@ def remake_tables() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     for table in (t for t in TABLES if t.has_runs()):
         print(f"$ {table.report}", flush=True)
-        subprocess.run(table.report.replace("python", sys.executable, 1).split(), cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        # shlex: the commands are shell lines users copy ('' is the offline table's base variant).
+        subprocess.run([sys.executable, *shlex.split(table.report)[1:]], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def render_videos(results: Path, force: bool) -> None:
