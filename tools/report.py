@@ -90,12 +90,13 @@ def ml_irl_paper(data: list) -> str:
 
 
 def transfer_paper(data: dict) -> str:
-    # Thesis Table 2.2 over its ground-truth SAC (320.15): ML-IRL(S), then the baselines once they have runs.
-    thesis = {"data_transfer": 221.51, "reward_transfer": 187.69, "airl_data_transfer": -5.39, "airl_reward_transfer": 130.3,
-              "f_irl_data_transfer": 188.85, "f_irl_reward_transfer": 156.45}
-    shown = [name for name in thesis if name in data and (name in ("data_transfer", "reward_transfer") or data[name].get("curves"))]
+    # Thesis Table 2.2 as tools/bench_transfer.py records it, over its ground-truth SAC: ML-IRL(S), then the
+    # baselines once they have runs.
+    thesis = data.get("thesis", {})
+    shown = [name for name in thesis if name != "ground_truth" and name in data
+             and (name in ("data_transfer", "reward_transfer") or data[name].get("curves"))]
     return "; ".join(f"{name.replace('f_irl_', 'f-IRL ').replace('airl_', 'AIRL ').replace('_', ' ')}: ours {_ratio(data[name])} of our "
-                     f"ground-truth SAC, thesis {thesis[name] / 320.15:.2f}" for name in shown)
+                     f"ground-truth SAC, thesis {thesis[name] / thesis['ground_truth']:.2f}" for name in shown)
 
 
 def standing_paper(data: dict) -> str:
