@@ -161,7 +161,7 @@ def report(seeds: list[int]) -> None:
         lines += ["", f"Rows read from the curves recorded by an earlier report (their run folders were not carried): {', '.join(lost)}."]
     RESULTS.mkdir(exist_ok=True)
     write_text_atomic(RESULTS / "transfer_ant.md", "\n".join(lines) + "\n")
-    write_text_atomic(RESULTS / "transfer_ant.json", json.dumps({**summaries, "random_policy": random_policy, "thesis": PAPER}, indent=1))
+    write_text_atomic(RESULTS / "transfer_ant.json", json.dumps({**summaries, "random_policy": random_policy}, indent=1))
     # One panel per stage that has runs (the baselines' rows stay empty until they are trained).
     panels = [(DESCRIPTIONS[stage].split(" in ")[0] if stage.endswith("custom_ant_irl") else DESCRIPTIONS[stage].split(" in DisabledAnt")[0],
                summary["curves"], summary["reference"], "CustomAnt expert" if stage.endswith("custom_ant_irl") else "ground-truth SAC")

@@ -29,6 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from lit_irl.files import write_text_atomic  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tools"))
+from bench_transfer import PAPER as THESIS_TRANSFER  # noqa: E402  (thesis Table 2.2, kept once)
+
 
 @dataclass
 class Video:
@@ -90,9 +93,8 @@ def ml_irl_paper(data: list) -> str:
 
 
 def transfer_paper(data: dict) -> str:
-    # Thesis Table 2.2 as tools/bench_transfer.py records it, over its ground-truth SAC: ML-IRL(S), then the
-    # baselines once they have runs.
-    thesis = data.get("thesis", {})
+    # Thesis Table 2.2 over its ground-truth SAC: ML-IRL(S), then the baselines once they have runs.
+    thesis = THESIS_TRANSFER
     shown = [name for name in thesis if name != "ground_truth" and name in data
              and (name in ("data_transfer", "reward_transfer") or data[name].get("curves"))]
     return "; ".join(f"{name.replace('f_irl_', 'f-IRL ').replace('airl_', 'AIRL ').replace('_', ' ')}: ours {_ratio(data[name])} of our "
