@@ -7,6 +7,7 @@
 Prints, for the same env, networks and batch:
   collection  env-steps/s: plain gymnasium loop (reference) | lit_irl fast EnvRunner (+ replay write)
               | TorchRL Collector over GymEnv (the library default path)
+  IQ-Learn    updates/s:   two soft-value passes per half (reference) | lit_irl IQLearn.update | SAC on the same rows
   SAC update  updates/s:   minimal eager PyTorch SAC update (reference) | lit_irl SACPolicy.update
               | lit_irl SAC inside Lightning (LightningOptimizer + manual_backward + NaN guard)
               | TorchRL SACLoss
@@ -812,12 +813,74 @@ def bench_model_rollouts(env_id: str, steps: int, repeats: int) -> dict[str, flo
     return interleaved({"members one by one, numpy round trip per step (reference)": numpy_loop, "GaussianEnsemble.forward + sample + termination, torch": ours}, repeats)
 
 
+def bench_iq_learn_updates(env_id: str, updates: int, repeats: int) -> dict[str, float]:
+    """IQ-Learn updates/s, (256, 256), 256 expert + 256 agent rows: the soft values of the two halves in
+    two passes each (the straightforward form, and ours before) vs one pass over both halves (ours), beside a
+    plain SAC update on the same 512 rows (the work IQ-Learn's update cannot go below)."""
+    from lit_irl.algos.iq_learn import IQLearn, iq_critic_loss
+
+    demonstrations = "zoo/Hopper-v5/expert_demos.hdf5"
+    if env_id != "Hopper-v5":
+        raise SystemExit("the IQ-Learn measurement reads the zoo's Hopper-v5 demonstrations: run it with --env Hopper-v5")
+    config = SACConfig(actor_lr=3e-5, critic_lr=3e-4, init_alpha=0.01, learn_alpha=False, batch_size=256)
+    learner = IQLearn(EnvConfig(env_id), demonstrations, loss="v0", sac=config)
+    learner.replay = TransitionReplay(10_000, hide_true_reward=True)
+    agent_rows = learner.expert[:2_000].clone()
+    agent_rows.update({"action": torch.rand_like(agent_rows["action"]) * 2 - 1, "true_reward": torch.zeros(agent_rows.shape[0]),
+                       "done": agent_rows["terminated"].clone()})  # fmt: skip
+    learner.replay.extend(agent_rows)
+    optimizers = learner.policy.make_optimizers()
+    policy = learner.policy
+
+    def step(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    learner.optimizer_step = lambda loss, optimizer, name: step(loss, optimizer)  # no Trainer: plain steps
+
+    def two_pass_values(batch: TensorDict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        q = policy.critic(torch.cat([batch["obs"], batch["action"]], -1)).squeeze(-1)
+        with torch.no_grad():
+            action, log_prob = policy.actor(batch["obs"])
+            next_action, next_log_prob = policy.actor(batch["next_obs"])
+            next_q = policy.critic_target(torch.cat([batch["next_obs"], next_action], -1)).min(0).values.squeeze(-1)
+            target = config.gamma * (~batch["terminated"].bool()).float() * (next_q - policy.alpha * next_log_prob)
+        value = policy.critic(torch.cat([batch["obs"], action], -1)).min(0).values.squeeze(-1) - policy.alpha * log_prob
+        return q, value, target
+
+    def two_passes() -> int:
+        for _ in range(updates):
+            expert = learner.expert[torch.randint(0, learner.expert.shape[0], (256,))]
+            agent = learner.replay.sample(256)
+            (q_e, v_e, y_e), (q_p, v_p, y_p) = two_pass_values(expert), two_pass_values(agent)
+            step(sum(iq_critic_loss(q_e[k], q_p[k], v_e, v_p, y_e, y_p, config.gamma, "v0", 0.5)[0] for k in range(2)), optimizers[0])
+            step(policy.actor_loss(torch.cat([expert["obs"], agent["obs"]]))[0], optimizers[1])
+            policy.update_target()
+        return updates
+
+    def ours() -> int:
+        for _ in range(updates):
+            learner.update(optimizers)
+        return updates
+
+    sac_batch = torch.cat([learner.expert[:256], learner.replay.sample(256).select(*learner.expert.keys())])
+
+    def sac_same_rows() -> int:
+        for _ in range(updates):
+            policy.update(sac_batch, torch.zeros(512), optimizers)
+        return updates
+
+    return interleaved({"IQ-Learn, soft values in two passes per half (reference)": two_passes, "lit_irl IQLearn.update, one pass": ours,
+                        "plain SAC update on the same 512 rows": sac_same_rows}, repeats)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
-    parser.add_argument("--only", choices=["sac", "sac_loop", "ppo", "bc", "world_model", "sequence"],
+    parser.add_argument("--only", choices=["sac", "sac_loop", "iq_learn", "ppo", "bc", "world_model", "sequence"],
                         help="one learner's measurements only (sac_loop: the whole SAC training loop against SB3 alone)")
     parser.add_argument("--widths", type=int, nargs="+", default=[256, 64],
                         help="width(s) of the two hidden layers of the SAC actor and critics measured (default: 256 64)")
@@ -835,6 +898,10 @@ def main() -> None:
     if args.only == "sac_loop":
         for width in args.widths:
             report_training_loop([width, width])
+        return
+    if args.only in (None, "iq_learn"):
+        report("IQ-Learn update, (256, 256), 256 expert + 256 agent rows: updates/s", "upd/s", bench_iq_learn_updates(args.env, 30 if args.quick else 100, repeats))
+    if args.only == "iq_learn":
         return
     if args.only in (None, "sequence"):
         rates = bench_sequence(5 if args.quick else 60, repeats)  # 60 PPO iterations: Trainer start-up is ~3% of a run, as in real runs
