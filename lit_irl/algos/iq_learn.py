@@ -125,8 +125,7 @@ class IQLearn(OffPolicyLearner):
         keys = ("obs", "action", "next_obs", "terminated")
         both = torch.cat([expert.select(*keys), agent.select(*keys)])  # expert rows first: one pass over 2 x batch rows
         q, value, target = self.soft_values(both, value_rows=size if self.loss in ("v0", "value_expert") else 2 * size)
-        v_p = value[size:] if self.loss == "value" else value[:0]
-        losses = [iq_critic_loss(q[k, :size], q[k, size:], value[:size], v_p, target[:size], target[size:], self.policy.config.gamma,
+        losses = [iq_critic_loss(q[k, :size], q[k, size:], value[:size], value[size:], target[:size], target[size:], self.policy.config.gamma,
                                  self.loss, self.chi2_weight) for k in range(q.shape[0])]  # fmt: skip
         critic_loss, stats = sum(loss for loss, _ in losses), losses[0][1]
         self.optimizer_step(critic_loss, critic_optimizer, name="loss/critic")
