@@ -5,6 +5,16 @@ on Hopper-v5 (AIHF v1 Sec. 6.1 / v2 Fig. 5), through the results layer.
     python tools/bench_aihf.py --seeds 0 1 2                        # train (continues carried runs), then report
     python tools/bench_aihf.py --seeds 0 1 2 --report-only          # -> results/aihf_hopper.{md,json,png}
     python tools/bench_aihf.py --seeds 0 1 2 --carry
+    python tools/bench_aihf.py --labels return --methods aihf rlhf --seeds 0   # on segment-return labels
+
+Preference labels (``--labels``, each a data file; ``ml_irl`` reads none):
+
+- ``tier`` (default; ``data/hopper-prefs.hdf5``): the paper's classes as the issue reads them, the winner
+  from the medium class and the loser from the low class, on 50-step windows. On Hopper-v5 the two
+  classes earn the same reward per step (the low class falls earlier), so about half of these labels
+  disagree with the windows' true returns (the report prints the share);
+- ``return`` (``data/hopper-prefs-return.hdf5``, runs ``..._return_labels``): the same pairs of windows
+  labelled by their true returns (the synthetic oracle of Christiano et al.; ours).
 
 Methods (each ``results/runs/aihf_<method>/seed<k>``), all with AIHF's SAC step and reward net:
 
@@ -30,6 +40,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun, train_runs
 from lit_irl.files import write_text_atomic
 from lit_irl.reporting import (
@@ -39,7 +51,11 @@ from lit_irl.reporting import (
 
 CONFIGS = {"aihf": ROOT / "configs/aihf/hopper.yaml", "bc": ROOT / "configs/bc/hopper.yaml",
            "reward": ROOT / "configs/preference_reward/hopper.yaml", "rlhf": ROOT / "configs/rlhf/hopper.yaml"}  # fmt: skip
-PREFERENCES = ROOT / "data" / "hopper-prefs.hdf5"
+# label set -> (preference file, run-name suffix, words added to a method's row)
+LABELS = {
+    "tier": (ROOT / "data" / "hopper-prefs.hdf5", "", ""),
+    "return": (ROOT / "data" / "hopper-prefs-return.hdf5", "_return_labels", "; segment-return labels"),
+}
 METHODS = {
     "aihf": ("AIHF (demonstrations + preferences, w1 = 1)", []),
     "rlhf": ("RLHF pipeline (BC -> BT reward model -> SAC)", None),
@@ -71,48 +87,92 @@ def seeded(seed: int) -> list[str]:
     return ["--model.init_args.training.seed", str(seed)]
 
 
-def method_run(method: str, seed: int) -> BenchmarkRun:
+def run_key(method: str, labels: str) -> str:
+    """The run's name under ``results/runs/aihf_*`` and its key in the report: ML-IRL reads no labels."""
+    return method if method == "ml_irl" else method + LABELS[labels][1]
+
+
+def label_overrides(labels: str) -> list[str]:
+    # The default file is the configs' own: the tier runs keep the command they were started with.
+    return [] if labels == "tier" else ["--model.init_args.preferences", str(LABELS[labels][0])]
+
+
+def method_run(method: str, seed: int, labels: str = "tier") -> BenchmarkRun:
+    name = f"aihf_{run_key(method, labels)}/seed{seed}"
     if method == "rlhf":
-        bc, reward = rlhf_stage("bc", seed), rlhf_stage("reward", seed)
+        bc, reward = rlhf_stage("bc", seed), rlhf_stage("reward", seed, labels)
         extra = ["--model.init_args.init_from", str(bc.latest_checkpoint), "--model.init_args.reward_from", str(reward.latest_checkpoint)]
-        return BenchmarkRun(f"aihf_rlhf/seed{seed}", [CONFIGS["rlhf"]], [*extra, *seeded(seed)])
-    return BenchmarkRun(f"aihf_{method}/seed{seed}", [CONFIGS["aihf"]], [*METHODS[method][1], *seeded(seed)])
+        return BenchmarkRun(name, [CONFIGS["rlhf"]], [*extra, *seeded(seed)])
+    overrides = [] if method == "ml_irl" else label_overrides(labels)
+    return BenchmarkRun(name, [CONFIGS["aihf"]], [*METHODS[method][1], *overrides, *seeded(seed)])
 
 
-def rlhf_stage(stage: str, seed: int) -> BenchmarkRun:
-    return BenchmarkRun(f"aihf_rlhf_{stage}/seed{seed}", [CONFIGS[stage]], [*(BC_OVERRIDES if stage == "bc" else []), *seeded(seed)])
+def rlhf_stage(stage: str, seed: int, labels: str = "tier") -> BenchmarkRun:
+    if stage == "bc":  # BC reads the demonstrations only
+        return BenchmarkRun(f"aihf_rlhf_bc/seed{seed}", [CONFIGS["bc"]], [*BC_OVERRIDES, *seeded(seed)])
+    return BenchmarkRun(f"aihf_rlhf_reward{LABELS[labels][1]}/seed{seed}", [CONFIGS["reward"]], [*label_overrides(labels), *seeded(seed)])
 
 
-def train(methods: list[str], seeds: list[int], total: int | None, parallel: int) -> None:
+def planned_runs(methods: list[str], seeds: list[int], label_sets: list[str]) -> list[tuple[str, str, int]]:
+    """(method, labels, seed) of every run asked for; ML-IRL once whatever the label sets."""
+    plan = {(m, "tier" if m == "ml_irl" else labels, s) for m in methods for labels in label_sets for s in seeds}
+    return sorted(plan, key=lambda item: (label_sets.index(item[1]) if item[1] in label_sets else 0, methods.index(item[0]), item[2]))
+
+
+def train(methods: list[str], seeds: list[int], label_sets: list[str], total: int | None, parallel: int) -> None:
     if "rlhf" in methods:  # its first two stages are cheap and offline: before the online runs
-        train_runs([rlhf_stage(stage, seed) for stage in ("bc", "reward") for seed in seeds], None, parallel)
-    train_runs([method_run(method, seed) for method in methods for seed in seeds], total, parallel)
+        stages = {rlhf_stage("bc", seed).name: rlhf_stage("bc", seed) for seed in seeds}
+        stages |= {run.name: run for run in (rlhf_stage("reward", seed, labels) for labels in label_sets for seed in seeds)}
+        train_runs(list(stages.values()), None, parallel)
+    train_runs([method_run(m, s, labels) for m, labels, s in planned_runs(methods, seeds, label_sets)], total, parallel)
 
 
-def report(methods: list[str], seeds: list[int]) -> None:
+def agreement(path: Path) -> float:
+    """Share of pairs whose label agrees with the two windows' true returns."""
+    from lit_irl.data.preferences import load_preferences
+
+    pairs = load_preferences(path)
+    return float(((pairs.return_a >= pairs.return_b) == (pairs.label == 1)).mean())
+
+
+def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
     zoo = json.loads((ROOT / "zoo" / "zoo.json").read_text())
     expert = zoo["Hopper-v5"]["expert_return_mean"]
-    summaries = {method: eval_summary([method_run(method, seed) for seed in seeds], expert) for method in methods}
+    plan = list(dict.fromkeys((m, labels) for m, labels, _ in planned_runs(methods, seeds, label_sets)))
+    summaries = {run_key(m, labels): eval_summary([method_run(m, seed, labels) for seed in seeds], expert) for m, labels in plan}
+    words = {run_key(m, labels): (METHODS[m][0], LABELS[labels][2] if m != "ml_irl" else "") for m, labels in plan}
+    names = {key: name + suffix for key, (name, suffix) in words.items()}
     header = ["method", *(cell.format(reference="expert") for cell in SUMMARY_HEADER)]
     from lit_irl.reporting import summary_cells
 
-    rows = [[METHODS[method][0], *summary_cells(summary)] for method, summary in summaries.items()]
+    rows = [[names[key], *summary_cells(summary)] for key, summary in summaries.items()]
     costs = []
     if "rlhf" in methods:
-        for stage in ("bc", "reward"):
-            runs = [rlhf_stage(stage, seed) for seed in seeds]
+        for stage, stage_labels in [("bc", "tier"), *(("reward", labels) for labels in label_sets)]:
+            runs = [rlhf_stage(stage, seed, stage_labels) for seed in seeds]
             hours = [run.wall_seconds("gradient_steps") / 3600 for run in runs if run.scalars("eval/return_mean") or run.latest_checkpoint.exists()]
-            costs.append(f"RLHF {stage} stage: {len(hours)} run(s), {sum(hours) / max(len(hours), 1):.2f} h each, no env steps")
+            what = f"RLHF {stage} stage" + (LABELS[stage_labels][2] if stage == "reward" else "")
+            fit = ""
+            if stage == "reward" and (finals := [(run.scalars("eval/heldout_accuracy"), run.scalars("eval/pearson_segments")) for run in runs]):
+                # What the reward model learned: the held-out labels, and the true returns of the windows.
+                accuracy = [a[-1][1] for a, _ in finals if a]
+                pearson = [p[-1][1] for _, p in finals if p]
+                fit = f"; held-out pair accuracy {np.mean(accuracy):.2f}, Pearson with the windows' true returns {np.mean(pearson):.2f}" if accuracy and pearson else ""
+            costs.append(f"{what}: {len(hours)} run(s), {sum(hours) / max(len(hours), 1):.2f} h each, no env steps{fit}")
     scores = method_scores(summaries)
-    improvements = improvement_rows(scores, [("aihf", "rlhf"), ("aihf", "ml_irl"), ("aihf", "preference_only")])
+    comparisons = [(run_key("aihf", labels), run_key(other, labels)) for labels in label_sets for other in ("rlhf", "ml_irl", "preference_only")]
+    improvements = improvement_rows(scores, comparisons)
     quality = ""
-    if PREFERENCES.exists():
+    files = {labels: LABELS[labels][0] for labels in label_sets if LABELS[labels][0].exists()}
+    if files:
         from lit_irl.data.cli import quality_table
         from lit_irl.data.d4rl import load_dataset
         from lit_irl.data.preferences import load_preferences
 
         demos = load_dataset(ROOT / "zoo/Hopper-v5/expert_demos.hdf5").episode_returns()
-        quality = quality_table("Hopper-v5", load_preferences(PREFERENCES), demos)
+        quality = quality_table("Hopper-v5", load_preferences(next(iter(files.values()))), demos)
+        quality += "\n\nLabels agreeing with the true returns of the two 50-step windows: " + ", ".join(
+            f"{labels} labels {agreement(path):.3f}" for labels, path in files.items())
     lines = [
         "# AIHF vs the RLHF pipeline on Hopper-v5", "",
         "Command: `python " + " ".join(["tools/bench_aihf.py", *sys.argv[1:]]) + "`", "",
@@ -126,7 +186,7 @@ def report(methods: list[str], seeds: list[int]) -> None:
     RESULTS.mkdir(exist_ok=True)
     write_text_atomic(RESULTS / "aihf_hopper.md", "\n".join(lines) + "\n")
     write_text_atomic(RESULTS / "aihf_hopper.json", json.dumps(summaries, indent=1))
-    panels = [(METHODS[m][0].split(" (")[0], s["curves"], expert, "expert") for m, s in summaries.items() if s["curves"]]
+    panels = [(words[key][0].split(" (")[0] + words[key][1], s["curves"], expert, "expert") for key, s in summaries.items() if s["curves"]]
     if panels:
         plot_curves(panels, RESULTS / "aihf_hopper.png", "SAC env steps")
     if len(scores) > 1:
@@ -138,23 +198,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", nargs="+", default=["aihf", "rlhf", "ml_irl", "preference_only"], choices=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--labels", nargs="+", default=["tier"], choices=list(LABELS), help="preference label sets (see above)")
     parser.add_argument("--total-env-steps", type=int, help="override the configs' budget (1M)")
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--carry", action="store_true", help="do not train: pack the runs for the next session into results/carry/")
     args = parser.parse_args()
     if args.carry:
-        runs = [method_run(m, s) for m in args.methods for s in args.seeds]
-        runs += [rlhf_stage(stage, s) for stage in ("bc", "reward") for s in args.seeds] if "rlhf" in args.methods else []
+        runs = [method_run(m, s, labels) for m, labels, s in planned_runs(args.methods, args.seeds, args.labels)]
+        if "rlhf" in args.methods:
+            runs += [rlhf_stage("bc", s) for s in args.seeds] + [rlhf_stage("reward", s, labels) for labels in args.labels for s in args.seeds]
         for run in runs:
             if run.folder.exists():
                 run.carry()
         return
     if not args.report_only:
-        if not Path(PREFERENCES).exists():
-            raise SystemExit(f"bench_aihf: {PREFERENCES.relative_to(ROOT)} is missing: build it with the command in configs/aihf/hopper.yaml")
-        train(args.methods, args.seeds, args.total_env_steps, args.parallel)
-    report(args.methods, args.seeds)
+        for labels in args.labels:
+            if not LABELS[labels][0].exists():
+                raise SystemExit(f"bench_aihf: {LABELS[labels][0].relative_to(ROOT)} is missing: build it with the command in configs/aihf/hopper.yaml")
+        train(args.methods, args.seeds, args.labels, args.total_env_steps, args.parallel)
+    report(args.methods, args.seeds, args.labels)
 
 
 if __name__ == "__main__":
