@@ -51,17 +51,19 @@ def _last(save_dir: Path) -> dict:
 
 
 def test_without_preferences_aihf_is_ml_irl(tmp_path: Path, short_demos: str):
-    """No preference data: the same parameters as ML-IRL under the same seed (config for config)."""
+    """No preference data: the same parameters as ML-IRL under the same seed (config for config), here with
+    two reward steps per iteration (the shared reward step's loop)."""
     ml_irl, aihf = tmp_path / "ml_irl", tmp_path / "aihf"
     same = ["--model.init_args.demonstrations", short_demos, "--model.init_args.reward.inputs", "sa", "--model.init_args.reward.lr", "1.0e-3",
-            "--model.init_args.sac.actor_lr", "3.0e-4", "--model.init_args.sac.critic_lr", "3.0e-4", "--model.init_args.held_out_expert_trajectories", "0"]
+            "--model.init_args.sac.actor_lr", "3.0e-4", "--model.init_args.sac.critic_lr", "3.0e-4", "--model.init_args.held_out_expert_trajectories", "0",
+            "--model.init_args.reward_steps_per_iteration", "2"]
     run_cli("fit", *tiny_args(ML_IRL, ml_irl), *same)
     run_cli("fit", *tiny_args(CONFIG, aihf), *same, "--model.init_args.preferences", "null")
     a, b = _last(ml_irl)["state_dict"], _last(aihf)["state_dict"]
     assert set(a) == set(b)
     different = [k for k in a if not torch.equal(a[k], b[k])]
     assert not different, f"AIHF without preferences differs from ML-IRL in {different}"
-    assert int(b["reward_steps"]) == 3
+    assert int(b["reward_steps"]) == 6  # 3 iterations x 2
 
 
 def test_w1_zero_is_preference_only_reward_learning(preferences: str):

@@ -31,7 +31,8 @@ class AIHF(MLIRL):
        expert's whole episodes (the likelihood gradient needs both from the initial-state
        distribution over the same horizon);
     3. data sample II: ``preference_batch`` labelled segment pairs (tau_w > tau_l);
-    4. reward alignment: one Adam step on :meth:`reward_loss`, i.e. ascent on
+    4. reward alignment: one Adam step (``reward_steps_per_iteration``; each on a fresh preference
+       batch) on :meth:`reward_loss`, i.e. ascent on
        ``w1 (mean R(tau_E) - mean R(tau_A)) + mean log sigmoid((R(tau_w) - R(tau_l)) / beta)``
        (v2 eq. 22 with means in both terms: ``w1`` alone sets the ratio; ``w1 = |D| / |P|`` is the
        papers' count-weighted objective).
@@ -71,6 +72,7 @@ class AIHF(MLIRL):
         ppo: PPOConfig = PPOConfig(),  # never mutated
         env_steps_per_iteration: int = 5_000,
         agent_trajectories: int = 10,
+        reward_steps_per_iteration: int = 1,
         reward_gamma: float = 1.0,
         pad_to_horizon: bool = True,
         recovery_transitions: int = 1_000,
@@ -93,6 +95,7 @@ class AIHF(MLIRL):
             env, demonstrations, pad_to_horizon=pad_to_horizon, num_expert_trajectories=num_expert_trajectories,
             held_out_expert_trajectories=held_out_expert_trajectories, reward=reward, sac=sac,
             env_steps_per_iteration=env_steps_per_iteration, agent_trajectories=agent_trajectories, reward_gamma=reward_gamma,
+            reward_steps_per_iteration=reward_steps_per_iteration,
             recovery_transitions=recovery_transitions, training=training, collection=collection, off_policy=off_policy,
         )  # fmt: skip
         self.save_hyperparameters()

@@ -33,7 +33,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
        sampled; the env reward is hidden from the learner and only logged);
     2. data sampling: ``agent_trajectories`` fresh trajectories of the current policy and the
        expert trajectories;
-    3. reward update: one Adam step on ``mean_agent R_theta(tau) - mean_expert R_theta(tau)``
+    3. reward update: one Adam step (``reward_steps_per_iteration``) on ``mean_agent R_theta(tau) - mean_expert R_theta(tau)``
        with ``R_theta(tau) = sum_t reward_gamma^t r_theta(s_t, a_t)``.
 
     The two timescales are set by ``env_steps_per_iteration`` (policy steps per reward step) and
@@ -61,6 +61,9 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         sac: the SAC policy step.
         env_steps_per_iteration: policy env steps (per rank) between two reward steps.
         agent_trajectories: fresh agent trajectories per reward step (per rank).
+        reward_steps_per_iteration: Adam steps of the reward per iteration, all on that iteration's
+            fresh trajectories (AIHF: each on a fresh preference batch). 1, as Algorithm 2 and the
+            official code; the step-size schedule counts every step.
         reward_gamma: discount of R_theta(tau); 1.0 reproduces the official code (undiscounted
             per-step means times T), the thesis writes gamma^t.
         fall_value: what a fall is worth in the SAC step's target (``plain`` termination): ``zero``
@@ -102,6 +105,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         sac: SACConfig = SACConfig(),  # never mutated
         env_steps_per_iteration: int = 5_000,
         agent_trajectories: int = 10,
+        reward_steps_per_iteration: int = 1,
         reward_gamma: float = 1.0,
         fall_value: Literal["zero", "learned"] = "zero",
         policy_reward_scale: Literal["raw", "standardized"] = "raw",
@@ -123,6 +127,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             num_expert_trajectories=num_expert_trajectories,
             env_steps_per_iteration=env_steps_per_iteration,
             agent_trajectories=agent_trajectories,
+            reward_steps_per_iteration=reward_steps_per_iteration,
         )
         check_fraction(reward_gamma=reward_gamma)
         if env_steps_per_iteration % self.env_steps_per_batch:
@@ -143,6 +148,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         self.save_hyperparameters()
         self.env_steps_per_iteration = env_steps_per_iteration
         self.agent_trajectories = agent_trajectories
+        self.reward_steps_per_iteration = reward_steps_per_iteration
         self.reward_gamma = reward_gamma
         self.pad_to_horizon = pad_to_horizon or env.termination == "fixed_horizon"
         self.agent_past_termination = agent_past_termination
@@ -298,12 +304,13 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
 
         # 3. Reward update: minimize  R_theta(agent) - R_theta(expert).
         with self.timed("reward_step"):
-            loss, reward_stats = self.reward_loss(agent, agent_mask)
-            penalty, penalty_stats = self.reward.scale_penalty((agent, agent_mask), (self.expert, self.expert_mask))
-            loss, reward_stats = loss + penalty, {**reward_stats, **penalty_stats}
-            self.optimizer_step(loss, reward_optimizer, name="reward/loss")
-            self.lr_schedulers().step()
-            self.reward_steps += 1
+            for _ in range(self.reward_steps_per_iteration):
+                loss, reward_stats = self.reward_loss(agent, agent_mask)
+                penalty, penalty_stats = self.reward.scale_penalty((agent, agent_mask), (self.expert, self.expert_mask))
+                loss, reward_stats = loss + penalty, {**reward_stats, **penalty_stats}
+                self.optimizer_step(loss, reward_optimizer, name="reward/loss")
+                self.lr_schedulers().step()
+                self.reward_steps += 1
             if self.policy_reward_scale == "standardized":
                 reward_stats.update(self.refresh_policy_reward_scale(agent, agent_mask))
 
