@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -163,6 +164,13 @@ def test_preference_tiers_and_deterministic_labels():
     np.testing.assert_array_equal(pairs.label, (pairs.return_a >= pairs.return_b).astype(np.float32))
     np.testing.assert_array_equal(pairs.tier_a, source_a // 10)
     np.testing.assert_allclose(pairs.attrs["tier_mean_returns"], [4.5, 14.5, 24.5])
+
+    assert pairs.label_agreement() == 1.0
+    preferred, rejected = pairs.winner_returns()
+    assert preferred > rejected
+    flipped = dataclasses.replace(pairs, label=1.0 - pairs.label)
+    assert flipped.label_agreement() == pytest.approx(float((pairs.return_a == pairs.return_b).mean()))  # only ties still agree
+    assert flipped.winner_returns() == (rejected, preferred)
 
 
 def test_bradley_terry_labels():

@@ -132,14 +132,6 @@ def train(methods: list[str], seeds: list[int], label_sets: list[str], total: in
     train_runs([method_run(m, s, labels) for m, labels, s in planned_runs(methods, seeds, label_sets)], total, parallel)
 
 
-def agreement(path: Path) -> float:
-    """Share of pairs whose label agrees with the two windows' true returns."""
-    from lit_irl.data.preferences import load_preferences
-
-    pairs = load_preferences(path)
-    return float(((pairs.return_a >= pairs.return_b) == (pairs.label == 1)).mean())
-
-
 def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
     zoo = json.loads((ROOT / "zoo" / "zoo.json").read_text())
     expert = zoo["Hopper-v5"]["expert_return_mean"]
@@ -177,7 +169,7 @@ def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
         demos = load_dataset(ROOT / "zoo/Hopper-v5/expert_demos.hdf5").episode_returns()
         quality = quality_table("Hopper-v5", load_preferences(next(iter(files.values()))), demos)
         quality += "\n\nLabels agreeing with the true returns of the two 50-step windows: " + ", ".join(
-            f"{labels} labels {agreement(path):.3f}" for labels, path in files.items())
+            f"{labels} labels {load_preferences(path).label_agreement():.3f}" for labels, path in files.items())
     lines = [
         "# AIHF vs the RLHF pipeline on Hopper-v5", "",
         "Command: `python " + " ".join(["tools/bench_aihf.py", *sys.argv[1:]]) + "`", "",

@@ -51,6 +51,15 @@ class PreferencePairs:
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: getattr(self, k) for k in (*PREFERENCE_KEYS, *NEXT_OBS_KEYS) if getattr(self, k) is not None}
 
+    def label_agreement(self) -> float:
+        """Share of pairs whose label agrees with the two segments' true returns (ties count for a)."""
+        return float(((self.return_a >= self.return_b) == (self.label == 1)).mean())
+
+    def winner_returns(self) -> tuple[float, float]:
+        """Mean true segment return of the preferred and of the rejected segments."""
+        a_wins = self.label == 1
+        return float(np.where(a_wins, self.return_a, self.return_b).mean()), float(np.where(a_wins, self.return_b, self.return_a).mean())
+
 
 def tier_of(returns: np.ndarray, quantiles: Sequence[float], tier_returns: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Tier (0 low, 1 medium, 2 high) of each return, split at the given return quantiles, or at the
