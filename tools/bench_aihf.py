@@ -137,6 +137,9 @@ def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
     expert = zoo["Hopper-v5"]["expert_return_mean"]
     plan = list(dict.fromkeys((m, labels) for m, labels, _ in planned_runs(methods, seeds, label_sets)))
     summaries = {run_key(m, labels): eval_summary([method_run(m, seed, labels) for seed in seeds], expert) for m, labels in plan}
+    # A method never run on the second label set is no row (a method never run at all still is: the table's plan).
+    plan = [(m, labels) for m, labels in plan if labels == label_sets[0] or summaries[run_key(m, labels)]["curves"]]
+    summaries = {run_key(m, labels): summaries[run_key(m, labels)] for m, labels in plan}
     words = {run_key(m, labels): (METHODS[m][0], LABELS[labels][2] if m != "ml_irl" else "") for m, labels in plan}
     names = {key: name + suffix for key, (name, suffix) in words.items()}
     header = ["method", *(cell.format(reference="expert") for cell in SUMMARY_HEADER)]
