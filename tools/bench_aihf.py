@@ -152,12 +152,10 @@ def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
             runs = [rlhf_stage(stage, seed, stage_labels) for seed in seeds]
             hours = [run.wall_seconds("gradient_steps") / 3600 for run in runs if run.scalars("eval/return_mean") or run.latest_checkpoint.exists()]
             what = f"RLHF {stage} stage" + (LABELS[stage_labels][2] if stage == "reward" else "")
-            fit = ""
-            if stage == "reward" and (finals := [(run.scalars("eval/heldout_accuracy"), run.scalars("eval/pearson_segments")) for run in runs]):
-                # What the reward model learned: the held-out labels, and the true returns of the windows.
-                accuracy = [a[-1][1] for a, _ in finals if a]
-                pearson = [p[-1][1] for _, p in finals if p]
-                fit = f"; held-out pair accuracy {np.mean(accuracy):.2f}, Pearson with the windows' true returns {np.mean(pearson):.2f}" if accuracy and pearson else ""
+            # What a reward model learned: the held-out labels, and the true returns of the windows.
+            accuracy = [curve[-1][1] for run in runs if (curve := run.scalars("eval/heldout_accuracy"))]
+            pearson = [curve[-1][1] for run in runs if (curve := run.scalars("eval/pearson_segments"))]
+            fit = f"; held-out pair accuracy {np.mean(accuracy):.2f}, Pearson with the windows' true returns {np.mean(pearson):.2f}" if accuracy and pearson else ""
             costs.append(f"{what}: {len(hours)} run(s), {sum(hours) / max(len(hours), 1):.2f} h each, no env steps{fit}")
     scores = method_scores(summaries)
     comparisons = [(run_key("aihf", labels), run_key(other, labels)) for labels in label_sets for other in ("rlhf", "ml_irl", "preference_only")]
