@@ -28,8 +28,11 @@ Methods (each ``results/runs/aihf_<method>/seed<k>``), all with AIHF's SAC step 
 - ``aihf_fast_reward``: ``aihf`` with reward Adam 1e-3 instead of the paper's 1e-4 (ours; see results/standing_hopper.md);
 - ``aihf_fast_reward_decay``: the same step decayed as 1e-3 / (k + 1)^0.5 over reward steps k (ours).
 - ``aihf_stable_step``: that decaying step with SAC at Adam 3e-4 and batch 256 on the paper's (64, 64) nets (ours).
-- ``aihf_reward_steps_10``: ``aihf`` with 10 reward steps per iteration (ours: the paper does not say how many;
-  at one, 200 reward steps of Adam 1e-4 over 1M env steps leave the BT term unfitted).
+
+Modifiers, appended to any method but ``rlhf`` (``aihf+reward_steps_10`` runs ``aihf_aihf_reward_steps_10``):
+
+- ``+reward_steps_10``: 10 reward steps per iteration (ours: the paper does not say how many; at one, 200
+  reward steps of Adam 1e-4 over 1M env steps leave the BT term unfitted and AIHF stands like ML-IRL).
 
 The paper reports curves only; its claim is the ordering AIHF > RLHF. The x-axis is SAC env steps
 (RLHF: after BC). Evaluation is the true return, never used for selection.
@@ -81,9 +84,12 @@ METHODS = {
         ["--model.init_args.reward.lr", "1e-3", "--model.init_args.reward.lr_decay_power", "0.5", "--model.init_args.sac.actor_lr", "3e-4",
          "--model.init_args.sac.critic_lr", "3e-4", "--model.init_args.sac.batch_size", "256"],
     ),
+}
+# Modifiers compose with any method but rlhf: ``ml_irl+reward_steps_10`` runs ``results/runs/aihf_ml_irl_reward_steps_10``.
+MODIFIERS = {
     # The paper gives the reward's step size (1e-4) but not its steps per alignment phase; at one, AIHF's reward
     # ends 1M env steps at held-out preference accuracy 0.52-0.54, where the BT reward model alone reaches 1.00.
-    "aihf_reward_steps_10": ("AIHF, 10 reward steps per iteration (ours)", ["--model.init_args.reward_steps_per_iteration", "10"]),
+    "reward_steps_10": ("10 reward steps per iteration (ours)", ["--model.init_args.reward_steps_per_iteration", "10"]),
 }
 BC_OVERRIDES = ["--model.init_args.num_trajectories", "10", "--model.init_args.actor_hidden", "[64, 64]"]
 
@@ -92,9 +98,33 @@ def seeded(seed: int) -> list[str]:
     return ["--model.init_args.training.seed", str(seed)]
 
 
+def method_spec(text: str) -> str:
+    """``base[+modifier...]`` checked against METHODS and MODIFIERS (argparse type)."""
+    base, *modifiers = text.split("+")
+    if base not in METHODS or any(m not in MODIFIERS for m in modifiers) or (base == "rlhf" and modifiers):
+        raise argparse.ArgumentTypeError(
+            f"unknown method {text!r}: use one of {sorted(METHODS)}, optionally followed by +{'/+'.join(MODIFIERS)} (not on rlhf)")
+    return text
+
+
+def method_words(method: str) -> str:
+    base, *modifiers = method.split("+")
+    return ", ".join([METHODS[base][0], *(MODIFIERS[m][0] for m in modifiers)])
+
+
+def method_overrides(method: str) -> list[str]:
+    base, *modifiers = method.split("+")
+    return [*METHODS[base][1], *(arg for m in modifiers for arg in MODIFIERS[m][1])]
+
+
+def reads_labels(method: str) -> bool:
+    return method.split("+")[0] != "ml_irl"
+
+
 def run_key(method: str, labels: str) -> str:
     """The run's name under ``results/runs/aihf_*`` and its key in the report: ML-IRL reads no labels."""
-    return method if method == "ml_irl" else method + LABELS[labels][1]
+    key = method.replace("+", "_")
+    return key + LABELS[labels][1] if reads_labels(method) else key
 
 
 def label_overrides(labels: str) -> list[str]:
@@ -108,8 +138,8 @@ def method_run(method: str, seed: int, labels: str = "tier") -> BenchmarkRun:
         bc, reward = rlhf_stage("bc", seed), rlhf_stage("reward", seed, labels)
         extra = ["--model.init_args.init_from", str(bc.latest_checkpoint), "--model.init_args.reward_from", str(reward.latest_checkpoint)]
         return BenchmarkRun(name, [CONFIGS["rlhf"]], [*extra, *seeded(seed)])
-    overrides = [] if method == "ml_irl" else label_overrides(labels)
-    return BenchmarkRun(name, [CONFIGS["aihf"]], [*METHODS[method][1], *overrides, *seeded(seed)])
+    overrides = label_overrides(labels) if reads_labels(method) else []
+    return BenchmarkRun(name, [CONFIGS["aihf"]], [*method_overrides(method), *overrides, *seeded(seed)])
 
 
 def rlhf_stage(stage: str, seed: int, labels: str = "tier") -> BenchmarkRun:
@@ -120,7 +150,7 @@ def rlhf_stage(stage: str, seed: int, labels: str = "tier") -> BenchmarkRun:
 
 def planned_runs(methods: list[str], seeds: list[int], label_sets: list[str]) -> list[tuple[str, str, int]]:
     """(method, labels, seed) of every run asked for; ML-IRL once whatever the label sets."""
-    plan = {(m, "tier" if m == "ml_irl" else labels, s) for m in methods for labels in label_sets for s in seeds}
+    plan = {(m, labels if reads_labels(m) else "tier", s) for m in methods for labels in label_sets for s in seeds}
     return sorted(plan, key=lambda item: (label_sets.index(item[1]) if item[1] in label_sets else 0, methods.index(item[0]), item[2]))
 
 
@@ -140,7 +170,7 @@ def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
     # A method never run on the second label set is no row (a method never run at all still is: the table's plan).
     plan = [(m, labels) for m, labels in plan if labels == label_sets[0] or summaries[run_key(m, labels)]["curves"]]
     summaries = {run_key(m, labels): summaries[run_key(m, labels)] for m, labels in plan}
-    words = {run_key(m, labels): (METHODS[m][0], LABELS[labels][2] if m != "ml_irl" else "") for m, labels in plan}
+    words = {run_key(m, labels): (method_words(m), LABELS[labels][2] if reads_labels(m) else "") for m, labels in plan}
     names = {key: name + suffix for key, (name, suffix) in words.items()}
     header = ["method", *(cell.format(reference="expert") for cell in SUMMARY_HEADER)]
     from lit_irl.reporting import summary_cells
@@ -158,7 +188,11 @@ def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
             fit = f"; held-out pair accuracy {np.mean(accuracy):.2f}, Pearson with the windows' true returns {np.mean(pearson):.2f}" if accuracy and pearson else ""
             costs.append(f"{what}: {len(hours)} run(s), {sum(hours) / max(len(hours), 1):.2f} h each, no env steps{fit}")
     scores = method_scores(summaries)
-    comparisons = [(run_key("aihf", labels), run_key(other, labels)) for labels in label_sets for other in ("rlhf", "ml_irl", "preference_only")]
+    # Each AIHF variant against RLHF, and against ML-IRL and preference-only under the same modifiers.
+    comparisons = [
+        (run_key(m, labels), run_key(other, labels)) for labels in label_sets for m in methods if m.split("+")[0] == "aihf"
+        for other in ("rlhf", *(m.replace("aihf", base, 1) for base in ("ml_irl", "preference_only")))
+    ]
     improvements = improvement_rows(scores, comparisons)
     quality = ""
     files = {labels: LABELS[labels][0] for labels in label_sets if LABELS[labels][0].exists()}
@@ -194,7 +228,8 @@ def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=["aihf", "rlhf", "ml_irl", "preference_only"], choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=["aihf", "rlhf", "ml_irl", "preference_only"], type=method_spec,
+                        help="METHOD[+MODIFIER]: see above")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--labels", nargs="+", default=["tier"], choices=list(LABELS), help="preference label sets (see above)")
     parser.add_argument("--total-env-steps", type=int, help="override the configs' budget (1M)")
