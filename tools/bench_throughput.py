@@ -355,7 +355,7 @@ def bench_training_loop(env_id: str, hidden: list[int], steps: int, repeats: int
 
         candidates["Stable-Baselines3 SAC (same nets, batch, warm-up, UTD 1)"] = sb3
     except ImportError:
-        print("  (stable-baselines3 not installed: its column is skipped; pip install stable-baselines3)")
+        print("  (stable-baselines3 not installed: its column is skipped; pip install -e ".[bench]")")
     return interleaved(candidates, repeats)
 
 
@@ -470,7 +470,7 @@ def bench_ppo(env_id: str, iterations: int, repeats: int) -> dict[str, float]:
 
         candidates["Stable-Baselines3 PPO (same settings, VecNormalize)"] = sb3
     except ImportError:
-        print("  (stable-baselines3 not installed: its column is skipped; pip install stable-baselines3)")
+        print("  (stable-baselines3 not installed: its column is skipped; pip install -e ".[bench]")")
     return interleaved(candidates, repeats)
 
 
