@@ -53,6 +53,8 @@ CANDIDATES = {
     "state_only+fast_reward_decay+standard_sac+bf16": "fast_reward_decay+standard_sac under bf16-mixed precision (fp32 outputs): the same nets at about 1.65x the SAC loop speed on CPUs with bf16 units",
     "state_only+fast_reward_decay+standard_sac+half_utd": "fast_reward_decay+standard_sac with one SAC update per two env steps (UTD 0.5): the steadier step at about 0.55x its cost",
     "state_only+thesis_sac+fast_reward_decay": "(64, 64) SAC nets with step size 3e-3 and the decaying reward step: fast_reward_decay at a third of the SAC cost",
+    "state_only+thesis_sac+reward_steps_10": "(64, 64) SAC nets with step size 3e-3 and 10 reward steps of Adam 1e-4 per iteration (AIHF's fix, results/aihf_hopper.md)",
+    "state_action+thesis_sac+reward_steps_10": "the same with r(s, a)",
 }
 REWARD_TAGS = {"reward/expert_step_mean": "expert states", "reward/agent_step_mean": "agent states", "reward/fallen_state_mean": "agent's fallen states"}
 STANDING = (800.0, 1300.0)  # eval returns of a hopper that stands (the alive bonus of 1 per step, little forward motion)
