@@ -100,6 +100,9 @@ def test_report_page_from_fake_runs(fake_runs, tmp_path: Path):
     page = (results / "README.md").read_text()
     assert "## ML-IRL on Hopper-v5" in page and "state_only: ours 0.60 [" in page and "(2 seeds, 70 steps)" in page
     assert "paper 0.86" in page
+    # the cross-env Table 2.1 layout: one row per reward form and configuration, the thesis's ratios below
+    assert "## ML-IRL across envs" in page and "| ML-IRL(S), official configuration | 0.60 (2 seeds" in page
+    assert "| ML-IRL(S), thesis | 0.86 |" in page and "| ML-IRL(SA), thesis | 0.87 |" in page
     assert "## Transfer across dynamics" in page and "Not run yet." in page, "a table without data is listed as not run"
     # entries without seeds (the transfer table's measured random policy) are not rows
     (results / "transfer_ant.json").write_text(json.dumps({"data_transfer": summary, "random_policy": {"mean": -12.0, "std": 9.0, "episodes": 10}}))
