@@ -55,6 +55,9 @@ CANDIDATES = {
     "state_only+thesis_sac+fast_reward_decay": "(64, 64) SAC nets with step size 3e-3 and the decaying reward step: fast_reward_decay at a third of the SAC cost",
     "state_only+thesis_sac+reward_steps_10": "(64, 64) SAC nets with step size 3e-3 and 10 reward steps of Adam 1e-4 per iteration (AIHF's fix, results/aihf_hopper.md)",
     "state_action+thesis_sac+reward_steps_10": "the same with r(s, a)",
+    "state_action+thesis_sac+sac_lr_1e-3+reward_steps_10": "r(s, a), (64, 64) SAC nets at Adam 1e-3 and 10 reward steps per iteration: the 3e-3 step's falls",
+    "state_action+standard_sac+small_nets+reward_steps_10": "r(s, a), (64, 64) SAC nets at Adam 3e-4 and batch 256 and 10 reward steps per iteration",
+    "state_only+thesis_sac+reward_steps_10+anchored_scale_penalty": "the cheap step with the reward's scale held (output_l2 0.5 around 5)",
 }
 REWARD_TAGS = {"reward/expert_step_mean": "expert states", "reward/agent_step_mean": "agent states", "reward/fallen_state_mean": "agent's fallen states"}
 STANDING = (800.0, 1300.0)  # eval returns of a hopper that stands (the alive bonus of 1 per step, little forward motion)
