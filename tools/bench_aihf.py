@@ -98,9 +98,15 @@ def seeded(seed: int) -> list[str]:
     return ["--model.init_args.training.seed", str(seed)]
 
 
+def method_parts(method: str) -> tuple[str, list[str]]:
+    """``base[+modifier...]`` -> (base, modifiers)."""
+    base, *modifiers = method.split("+")
+    return base, modifiers
+
+
 def method_spec(text: str) -> str:
     """``base[+modifier...]`` checked against METHODS and MODIFIERS (argparse type)."""
-    base, *modifiers = text.split("+")
+    base, modifiers = method_parts(text)
     if base not in METHODS or any(m not in MODIFIERS for m in modifiers) or (base == "rlhf" and modifiers):
         raise argparse.ArgumentTypeError(
             f"unknown method {text!r}: use one of {sorted(METHODS)}, optionally followed by +{'/+'.join(MODIFIERS)} (not on rlhf)")
@@ -108,17 +114,17 @@ def method_spec(text: str) -> str:
 
 
 def method_words(method: str) -> str:
-    base, *modifiers = method.split("+")
+    base, modifiers = method_parts(method)
     return ", ".join([METHODS[base][0], *(MODIFIERS[m][0] for m in modifiers)])
 
 
 def method_overrides(method: str) -> list[str]:
-    base, *modifiers = method.split("+")
+    base, modifiers = method_parts(method)
     return [*METHODS[base][1], *(arg for m in modifiers for arg in MODIFIERS[m][1])]
 
 
 def reads_labels(method: str) -> bool:
-    return method.split("+")[0] != "ml_irl"
+    return method_parts(method)[0] != "ml_irl"
 
 
 def run_key(method: str, labels: str) -> str:
@@ -190,7 +196,7 @@ def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
     scores = method_scores(summaries)
     # Each AIHF variant against RLHF, and against ML-IRL and preference-only under the same modifiers.
     comparisons = [
-        (run_key(m, labels), run_key(other, labels)) for labels in label_sets for m in methods if m.split("+")[0] == "aihf"
+        (run_key(m, labels), run_key(other, labels)) for labels in label_sets for m in methods if method_parts(m)[0] == "aihf"
         for other in ("rlhf", *(m.replace("aihf", base, 1) for base in ("ml_irl", "preference_only")))
     ]
     improvements = improvement_rows(scores, comparisons)
