@@ -76,3 +76,12 @@ def test_offline_variants_name_their_runs_and_stack_their_overlays(monkeypatch: 
     assert names == ["offline_ml_irl_medium/seed0", "offline_ml_irl_medium+fast_reward/seed0", "offline_ml_irl_medium_1traj/seed0"]
     with pytest.raises(SystemExit, match="unknown Offline ML-IRL variant 'fast_rewrd'"):
         bench_offline.irl_run("medium", 0, variant="fast_rewrd")
+
+
+@pytest.mark.parametrize("script", sorted((Path(__file__).parents[1] / "tools").glob("*.py")), ids=lambda path: path.name)
+def test_tool_scripts_compile(script: Path, tmp_path: Path):
+    # Most tools run for hours and no test executes them end to end; a syntax error would only show on a user's
+    # machine (bench_throughput.py carried one for a day).
+    import py_compile
+
+    py_compile.compile(str(script), cfile=str(tmp_path / "script.pyc"), doraise=True)

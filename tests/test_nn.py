@@ -100,3 +100,31 @@ def test_observation_normalizer_loads_checkpoints_without_scale_and_shift():
     loaded.load_state_dict(old_format)
     obs = torch.randn(5, 3)
     assert torch.allclose(loaded(obs), fitted(obs))
+
+
+def test_bfloat16_reward_matches_float32_and_learns_in_float32():
+    from tensordict import TensorDict
+
+    from lit_irl.errors import LitIRLError
+    from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
+
+    states = TensorDict(obs=torch.randn(64, 4), action=torch.rand(64, 2) * 2 - 1, batch_size=[64])
+    models = {}
+    for dtype in ("float32", "bfloat16"):
+        torch.manual_seed(0)
+        models[dtype] = RewardModel(4, 2, RewardConfig(inputs="sa", hidden=[32, 32], compute_dtype=dtype, lr=1e-2))
+    fast, exact = models["bfloat16"](states), models["float32"](states)
+    assert fast.dtype == torch.float32, "rewards leave the network as float32 whatever it computes in"
+    assert 0 < (fast - exact).abs().max() < 0.02 * exact.abs().max() + 1e-3, "bf16's error: visible, and about its 3 digits"
+    optimizer = models["bfloat16"].make_optimizer()
+    expert, agent = states[:32], states[32:]
+    before = models["bfloat16"](expert).mean() - models["bfloat16"](agent).mean()
+    for _ in range(20):
+        loss, _ = ml_irl_loss(models["bfloat16"](agent)[None], models["bfloat16"](expert)[None], 1.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert all(p.dtype == torch.float32 for p in models["bfloat16"].parameters()), "Adam keeps float32 weights"
+    assert models["bfloat16"](expert).mean() - models["bfloat16"](agent).mean() > before + 0.1
+    with pytest.raises(LitIRLError, match="compute_dtype must be float32 or bfloat16"):
+        RewardConfig(compute_dtype="float16")

@@ -355,7 +355,7 @@ def bench_training_loop(env_id: str, hidden: list[int], steps: int, repeats: int
 
         candidates["Stable-Baselines3 SAC (same nets, batch, warm-up, UTD 1)"] = sb3
     except ImportError:
-        print("  (stable-baselines3 not installed: its column is skipped; pip install -e ".[bench]")")
+        print("  (stable-baselines3 not installed: its column is skipped; pip install -e '.[bench]')")
     return interleaved(candidates, repeats)
 
 
@@ -470,7 +470,7 @@ def bench_ppo(env_id: str, iterations: int, repeats: int) -> dict[str, float]:
 
         candidates["Stable-Baselines3 PPO (same settings, VecNormalize)"] = sb3
     except ImportError:
-        print("  (stable-baselines3 not installed: its column is skipped; pip install -e ".[bench]")")
+        print("  (stable-baselines3 not installed: its column is skipped; pip install -e '.[bench]')")
     return interleaved(candidates, repeats)
 
 
@@ -875,12 +875,56 @@ def bench_iq_learn_updates(env_id: str, updates: int, repeats: int) -> dict[str,
                         "plain SAC update on the same 512 rows": sac_same_rows}, repeats)  # fmt: skip
 
 
+def bench_reward_dtype(repeats: int) -> None:
+    """The reward side of the baselines in float32 vs bfloat16 autocast (``RewardConfig.compute_dtype``):
+    f-IRL's classifier step (2 x 128 tanh, 800 + 800 rows) and AIRL's discriminator step and relabelling
+    (g and h 2 x 256 ReLU; g on 256 rows, h on 512), with the largest reward difference the dtype makes."""
+    from lit_irl.rewards import RewardConfig, RewardModel
+    from lit_irl.rewards.adversarial import discriminator_loss
+
+    obs_dim, act_dim = 11, 3
+    rows = {name: TensorDict({"obs": torch.randn(n, obs_dim)}, batch_size=[n]) for name, n in (("256", 256), ("512", 512), ("800", 800))}
+    for title, hidden, activation, batch, relabel in (
+        ("f-IRL classifier step, 2 x 128 tanh, 800 + 800 rows", [128, 128], "tanh", "800", False),
+        ("AIRL discriminator step (g and h), 2 x 256 ReLU, 256 + 256 rows", [256, 256], "relu", "256", False),
+        ("AIRL relabelling of a SAC batch (g on 256 rows, h on 512)", [256, 256], "relu", "256", True),
+    ):
+        models = {}
+        for dtype in ("float32", "bfloat16"):
+            torch.manual_seed(0)
+            config = RewardConfig(hidden=hidden, activation=activation, clamp=None, compute_dtype=dtype)
+            models[dtype] = (RewardModel(obs_dim, act_dim, config), RewardModel(obs_dim, act_dim, config))
+
+        def candidate(dtype: str) -> Callable[[], int]:
+            g, h = models[dtype]
+            optimizer = torch.optim.Adam([*g.parameters(), *h.parameters()], lr=1e-4)
+
+            def run() -> int:
+                for _ in range(20):
+                    if relabel:
+                        with torch.no_grad():
+                            g(rows["256"]) + h(rows["512"]).sum()
+                        continue
+                    loss, _ = discriminator_loss(g(rows[batch]) + h(rows[batch]), g(rows[batch]).flip(0))
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                return 20
+
+            return run
+
+        report(f"{title}: steps/s", "steps/s", interleaved({"float32": candidate("float32"), "bfloat16 autocast": candidate("bfloat16")}, repeats))
+        with torch.no_grad():
+            fp32, bf16 = models["float32"][0](rows[batch]), models["bfloat16"][0](rows[batch])
+        print(f"  largest |r_bf16 - r_fp32| at one set of weights: {(bf16 - fp32).abs().max():.4f} (|r| up to {fp32.abs().max():.3f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
-    parser.add_argument("--only", choices=["sac", "sac_loop", "iq_learn", "ppo", "bc", "world_model", "sequence"],
+    parser.add_argument("--only", choices=["sac", "sac_loop", "iq_learn", "ppo", "bc", "world_model", "sequence", "reward_dtype"],
                         help="one learner's measurements only (sac_loop: the whole SAC training loop against SB3 alone)")
     parser.add_argument("--widths", type=int, nargs="+", default=[256, 64],
                         help="width(s) of the two hidden layers of the SAC actor and critics measured (default: 256 64)")
@@ -898,6 +942,10 @@ def main() -> None:
     if args.only == "sac_loop":
         for width in args.widths:
             report_training_loop([width, width])
+        return
+    if args.only in (None, "reward_dtype"):
+        bench_reward_dtype(repeats)
+    if args.only == "reward_dtype":
         return
     if args.only in (None, "iq_learn"):
         report("IQ-Learn update, (256, 256), 256 expert + 256 agent rows: updates/s", "upd/s", bench_iq_learn_updates(args.env, 30 if args.quick else 100, repeats))
