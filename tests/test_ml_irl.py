@@ -344,3 +344,30 @@ def test_reward_waits_while_the_buffer_refills_after_a_bare_resume(tmp_path: Pat
     assert int(after["reward_steps"]) == 3
     # updates from the collection batch (50 steps) that brought the buffer to 300, at env step 700
     assert int(after["policy.updates"]) - int(before["policy.updates"]) == 150
+
+
+def test_agent_reward_level_holds_the_free_offset_and_leaves_the_ordering_to_the_likelihood(short_demos: str):
+    env = EnvConfig("InvertedPendulum-v5", termination="plain", max_episode_steps=100)
+    learner = MLIRL(env, short_demos, sac=SMALL, agent_trajectories=3, agent_reward_level=0.5, reward=RewardConfig(lr=1e-2))
+    agent, mask = learner.sample_agent_trajectories()  # an untrained pendulum falls: padded tails
+    before_fall = mask.bool() & ((agent["terminated"].long().cumsum(-1) - agent["terminated"].long()) == 0)
+    assert 0 < before_fall.sum() < mask.sum(), "the padding of a fall is left out of the level"
+    penalty, stats = learner.agent_level_penalty(agent, mask)
+    expected_level = learner.reward.unclipped(agent[before_fall]).mean()
+    assert torch.allclose(stats["reward/agent_level"], expected_level)
+    assert torch.allclose(penalty, 50.0 * 100 * (expected_level - 0.5).square())
+
+    optimizer = learner.reward.make_optimizer()
+    for _ in range(300):
+        loss, _ = learner.reward_loss(agent, mask)
+        loss = loss + learner.agent_level_penalty(agent, mask)[0]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        level = learner.reward.unclipped(agent[before_fall]).mean()
+        expert = learner.reward(learner.expert[learner.expert_mask.bool()]).mean()
+    assert abs(float(level) - 0.5) < 0.05, "the agent's states before a fall are held at the level"
+    assert float(expert) > float(level) + 0.5, "the likelihood still ranks the expert's states above them"
+    off = MLIRL(env, short_demos, sac=SMALL, agent_trajectories=3)
+    assert float(off.agent_level_penalty(agent, mask)[0]) == 0.0, "off by default: the official loss"

@@ -23,6 +23,13 @@ from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
 from lit_irl.rewards.epic import RewardRecoveryAtEvaluation
 
 
+
+def states_before_fall(agent: TensorDict, agent_mask: torch.Tensor) -> torch.Tensor:
+    """Mask of the real steps of agent trajectories ``(N, T)`` up to and including the first terminal
+    transition: what the SAC step collects rewards on (a fallen trajectory's padding is not)."""
+    terminated = agent["terminated"].long()
+    return agent_mask.bool() & ((terminated.cumsum(-1) - terminated) == 0)
+
 class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
     """ML-IRL: a single loop alternating a few SAC steps (fast timescale) and one reward step (slow).
 
@@ -82,6 +89,15 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             (``results/standing_hopper.md``) it makes things worse at the official reward step size:
             it blows up the untrained reward's noise and random ordering, and the hopper learns to
             fall. What removed the standing phase there is a faster reward step (``reward.lr`` 1e-3).
+        agent_reward_level: hold the mean learned reward of the agent's states up to a fall at this
+            value (``None``: off, the official loss). The reward loss sums ``r_theta`` over T steps on
+            both sides, so it is blind to a constant added to ``r_theta``; under ``plain`` termination
+            that constant is what surviving is worth against falling (positive: standing pays;
+            negative: falling does), and nothing but initialization and weight decay holds it. With
+            several reward steps per iteration it drifted by +-5 per step on Hopper and the policy
+            dived with it. A quadratic penalty on that one mean (weight ``100 T``: the likelihood's
+            push on the agent's side moves it by 0.01 at most) removes only that free direction and
+            leaves every difference between states to the likelihood.
         recovery_transitions: at each evaluation, the EPIC distance of the learned reward to the
             env's true reward (``reward_recovery/epic``, with the raw ``pearson_coverage`` /
             ``spearman_coverage``) over a coverage set of this many transitions each of the expert
@@ -109,6 +125,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         reward_gamma: float = 1.0,
         fall_value: Literal["zero", "learned"] = "zero",
         policy_reward_scale: Literal["raw", "standardized"] = "raw",
+        agent_reward_level: float | None = None,
         recovery_transitions: int = 1_000,
         training: TrainingConfig = TrainingConfig(log_every=5_000),
         collection: CollectionConfig = CollectionConfig(env_steps_per_batch=50),
@@ -158,6 +175,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         self.reward = RewardModel(spec.obs_dim, spec.act_dim, reward)
         self.register_buffer("reward_steps", torch.zeros((), dtype=torch.long))
         self.policy_reward_scale = policy_reward_scale
+        self.agent_reward_level = agent_reward_level
         if policy_reward_scale == "standardized":
             # Buffers, so a resume continues exactly; only here, so checkpoints of raw runs load as before.
             self.register_buffer("policy_reward_offset", torch.zeros(()))
@@ -228,9 +246,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         reward). The frozen states that pad a fallen trajectory are left out of the mean: the SAC step
         never collects their reward, and anchoring on them (most of a fallen policy's padded
         trajectory) made every state before the fall negative: measured, the hopper fell at once."""
-        terminated = agent["terminated"].long()
-        before_fall = agent_mask.bool() & ((terminated.cumsum(-1) - terminated) == 0)  # up to the first terminal transition
-        on_agent = self.reward(agent[before_fall])
+        on_agent = self.reward(agent[states_before_fall(agent, agent_mask)])
         on_expert = self.reward(self.expert[self.expert_mask.bool()])
         offset, spread = on_agent.mean(), torch.cat([on_agent, on_expert]).std()
         if self._trainer is not None:
@@ -238,6 +254,16 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         self.policy_reward_offset.copy_(offset)
         self.policy_reward_spread.copy_(spread.clamp_min(1e-3))  # a flat reward is not blown up
         return {"reward/policy_offset": self.policy_reward_offset.clone(), "reward/policy_spread": self.policy_reward_spread.clone()}
+
+    def agent_level_penalty(self, agent: TensorDict, agent_mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``100 T / 2 * (m - agent_reward_level)^2``, ``m`` the mean unclipped ``r_theta`` of the agent's states
+        before any fall (the padding of a fallen trajectory is left out, as in :meth:`refresh_policy_reward_scale`);
+        0 when ``agent_reward_level`` is off."""
+        if self.agent_reward_level is None:
+            return torch.zeros((), device=self.device), {}
+        level = self.reward.unclipped(agent[states_before_fall(agent, agent_mask)]).mean()
+        penalty = 50.0 * agent_mask.shape[-1] * (level - self.agent_reward_level).square()
+        return penalty, {"reward/agent_level": level.detach(), "reward/level_penalty": penalty.detach()}
 
     @torch.no_grad()
     def recovery_metrics(self, agent: TensorDict, agent_mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -307,7 +333,8 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             for _ in range(self.reward_steps_per_iteration):
                 loss, reward_stats = self.reward_loss(agent, agent_mask)
                 penalty, penalty_stats = self.reward.scale_penalty((agent, agent_mask), (self.expert, self.expert_mask))
-                loss, reward_stats = loss + penalty, {**reward_stats, **penalty_stats}
+                level, level_stats = self.agent_level_penalty(agent, agent_mask)
+                loss, reward_stats = loss + penalty + level, {**reward_stats, **penalty_stats, **level_stats}
                 self.optimizer_step(loss, reward_optimizer, name="reward/loss")
                 self.lr_schedulers().step()
                 self.reward_steps += 1
