@@ -149,8 +149,27 @@ def test_standardized_policy_reward_is_zero_on_the_agents_states_and_unit_spread
     spread = learner.reward(torch.cat([alive, learner.expert[learner.expert_mask.bool()].select(*alive.keys())])).std().detach()
     assert float(learner.policy_reward_spread) == pytest.approx(float(spread), rel=1e-5)
     assert {"policy_reward_offset", "policy_reward_spread"} <= set(learner.state_dict()), "kept in checkpoints"
-    with pytest.raises(LitIRLError, match="policy_reward_scale must be raw or standardized"):
+    with pytest.raises(LitIRLError, match="policy_reward_scale must be raw, standardized or centered"):
         MLIRL(env, short_demos, sac=SMALL, policy_reward_scale="unit")
+    with pytest.raises(LitIRLError, match="policy_reward_level 0.5 needs policy_reward_scale centered"):
+        MLIRL(env, short_demos, sac=SMALL, policy_reward_level=0.5)
+
+
+def test_centered_policy_reward_sits_at_its_level_on_the_agents_states_and_keeps_differences(short_demos: str):
+    env = EnvConfig("InvertedPendulum-v5", termination="plain", max_episode_steps=100)
+    learner = MLIRL(env, short_demos, sac=SMALL, agent_trajectories=3, policy_reward_scale="centered", policy_reward_level=0.5)
+    agent, mask = learner.sample_agent_trajectories()
+    terminated = agent["terminated"].long()
+    alive = agent[(terminated.cumsum(-1) - terminated) == 0]
+    expert = learner.expert[learner.expert_mask.bool()]
+    with torch.no_grad():
+        learner.reward.net[-1].bias.add_(7.0)  # a level the reward loss never sees, e.g. after a drift
+        learner.refresh_policy_reward_scale(agent, mask)
+        on_agent, on_expert = learner.policy_reward(alive), learner.policy_reward(expert)
+        raw_gap = learner.reward(expert).mean() - learner.reward(alive).mean()
+    assert float(on_agent.mean()) == pytest.approx(0.5, abs=1e-5)
+    assert float(on_expert.mean() - on_agent.mean()) == pytest.approx(float(raw_gap), abs=1e-5), "differences pass unscaled"
+    assert float(learner.policy_reward_spread) == 1.0
 
 
 def test_bad_inputs(tmp_path: Path, short_demos: str):

@@ -89,6 +89,12 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             (``results/standing_hopper.md``) it makes things worse at the official reward step size:
             it blows up the untrained reward's noise and random ordering, and the hopper learns to
             fall. What removed the standing phase there is a faster reward step (``reward.lr`` 1e-3).
+            ``centered``: ``r_theta - m + policy_reward_level``: the reward step is the official one, and
+            the SAC step sees the agent's own states (before a fall) at ``policy_reward_level`` whatever
+            level the reward has wandered to (the loss cannot see a constant added to ``r_theta``).
+        policy_reward_level: the value the agent's states before a fall average in the SAC step's
+            reward under ``centered`` and ``standardized`` (there 0 before this key existed): under
+            ``plain`` termination, what surviving one more step is worth against falling.
         agent_reward_level: hold the mean learned reward of the agent's states up to a fall at this
             value (``None``: off, the official loss). The reward loss sums ``r_theta`` over T steps on
             both sides, so it is blind to a constant added to ``r_theta``; under ``plain`` termination
@@ -124,7 +130,8 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         reward_steps_per_iteration: int = 1,
         reward_gamma: float = 1.0,
         fall_value: Literal["zero", "learned"] = "zero",
-        policy_reward_scale: Literal["raw", "standardized"] = "raw",
+        policy_reward_scale: Literal["raw", "standardized", "centered"] = "raw",
+        policy_reward_level: float = 0.0,
         agent_reward_level: float | None = None,
         recovery_transitions: int = 1_000,
         training: TrainingConfig = TrainingConfig(log_every=5_000),
@@ -156,8 +163,10 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             raise LitIRLError(f"fall_value must be zero or learned, got {fall_value!r}")
         if fall_value == "learned" and env.termination != "plain":
             raise LitIRLError(f"fall_value: learned is for termination plain (the env ends at a fall); under {env.termination} no transition is terminal")
-        if policy_reward_scale not in ("raw", "standardized"):
-            raise LitIRLError(f"policy_reward_scale must be raw or standardized, got {policy_reward_scale!r}")
+        if policy_reward_scale not in ("raw", "standardized", "centered"):
+            raise LitIRLError(f"policy_reward_scale must be raw, standardized or centered, got {policy_reward_scale!r}")
+        if policy_reward_level != 0.0 and policy_reward_scale == "raw":
+            raise LitIRLError(f"policy_reward_level {policy_reward_level} needs policy_reward_scale centered (or standardized): raw passes r_theta on as it is")
         if recovery_transitions < 0:
             raise LitIRLError(f"recovery_transitions must be >= 0 (0 turns the EPIC metric off), got {recovery_transitions}")
         if held_out_expert_trajectories < 0:
@@ -175,8 +184,8 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         self.reward = RewardModel(spec.obs_dim, spec.act_dim, reward)
         self.register_buffer("reward_steps", torch.zeros((), dtype=torch.long))
         self.policy_reward_scale = policy_reward_scale
-        self.agent_reward_level = agent_reward_level
-        if policy_reward_scale == "standardized":
+        self.agent_reward_level, self.policy_reward_level = agent_reward_level, policy_reward_level
+        if policy_reward_scale != "raw":
             # Buffers, so a resume continues exactly; only here, so checkpoints of raw runs load as before.
             self.register_buffer("policy_reward_offset", torch.zeros(()))
             self.register_buffer("policy_reward_spread", torch.ones(()))
@@ -248,11 +257,12 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
         trajectory) made every state before the fall negative: measured, the hopper fell at once."""
         on_agent = self.reward(agent[states_before_fall(agent, agent_mask)])
         on_expert = self.reward(self.expert[self.expert_mask.bool()])
-        offset, spread = on_agent.mean(), torch.cat([on_agent, on_expert]).std()
+        level, spread = on_agent.mean(), torch.cat([on_agent, on_expert]).std()
         if self._trainer is not None:
-            offset, spread = (self.trainer.strategy.reduce(x, reduce_op="mean") for x in (offset, spread))
-        self.policy_reward_offset.copy_(offset)
-        self.policy_reward_spread.copy_(spread.clamp_min(1e-3))  # a flat reward is not blown up
+            level, spread = (self.trainer.strategy.reduce(x, reduce_op="mean") for x in (level, spread))
+        spread = spread.clamp_min(1e-3) if self.policy_reward_scale == "standardized" else torch.ones_like(spread)  # a flat reward is not blown up
+        self.policy_reward_offset.copy_(level - self.policy_reward_level * spread)  # (r - offset) / spread = (r - level) / spread + policy_reward_level
+        self.policy_reward_spread.copy_(spread)
         return {"reward/policy_offset": self.policy_reward_offset.clone(), "reward/policy_spread": self.policy_reward_spread.clone()}
 
     def agent_level_penalty(self, agent: TensorDict, agent_mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -338,7 +348,7 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
                 self.optimizer_step(loss, reward_optimizer, name="reward/loss")
                 self.lr_schedulers().step()
                 self.reward_steps += 1
-            if self.policy_reward_scale == "standardized":
+            if self.policy_reward_scale != "raw":
                 reward_stats.update(self.refresh_policy_reward_scale(agent, agent_mask))
 
         stats.update(reward_stats)
