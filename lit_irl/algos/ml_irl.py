@@ -103,7 +103,10 @@ class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
             several reward steps per iteration it drifted by +-5 per step on Hopper and the policy
             dived with it. A quadratic penalty on that one mean (weight ``100 T``: the likelihood's
             push on the agent's side moves it by 0.01 at most) removes only that free direction and
-            leaves every difference between states to the likelihood.
+            leaves every difference between states to the likelihood. Measured on Hopper's cheap step
+            it does hold the level, but its stiff gradients fill Adam's second moments: the expert /
+            agent gap grew six times slower (overlay ``agent_level``); ``policy_reward_scale:
+            centered`` holds the level the SAC step sees instead, without touching the reward step.
         recovery_transitions: at each evaluation, the EPIC distance of the learned reward to the
             env's true reward (``reward_recovery/epic``, with the raw ``pearson_coverage`` /
             ``spearman_coverage``) over a coverage set of this many transitions each of the expert
