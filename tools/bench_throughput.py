@@ -876,36 +876,44 @@ def bench_iq_learn_updates(env_id: str, updates: int, repeats: int) -> dict[str,
 
 
 def bench_reward_dtype(repeats: int) -> None:
-    """The reward side of the baselines in float32 vs bfloat16 autocast (``RewardConfig.compute_dtype``):
-    f-IRL's classifier step (2 x 128 tanh, 800 + 800 rows) and AIRL's discriminator step and relabelling
-    (g and h 2 x 256 ReLU; g on 256 rows, h on 512), with the largest reward difference the dtype makes."""
+    """The reward side of the baselines in float32 vs bfloat16 autocast (``RewardConfig.compute_dtype``), at the
+    Hopper configs' sizes: f-IRL's classifier step (2 x 128 tanh on 800 expert + 800 agent states), AIRL's
+    discriminator step (g and h, 2 x 256 ReLU: g on 256 + 256 states, h on their s and s') and AIRL's relabelling
+    of one SAC batch of 100 (g on 100 states, h on 200), with the largest reward difference the dtype makes."""
     from lit_irl.rewards import RewardConfig, RewardModel
     from lit_irl.rewards.adversarial import discriminator_loss
 
-    obs_dim, act_dim = 11, 3
-    rows = {name: TensorDict({"obs": torch.randn(n, obs_dim)}, batch_size=[n]) for name, n in (("256", 256), ("512", 512), ("800", 800))}
-    for title, hidden, activation, batch, relabel in (
-        ("f-IRL classifier step, 2 x 128 tanh, 800 + 800 rows", [128, 128], "tanh", "800", False),
-        ("AIRL discriminator step (g and h), 2 x 256 ReLU, 256 + 256 rows", [256, 256], "relu", "256", False),
-        ("AIRL relabelling of a SAC batch (g on 256 rows, h on 512)", [256, 256], "relu", "256", True),
+    def states(n: int) -> TensorDict:
+        return TensorDict({"obs": torch.randn(n, 11)}, batch_size=[n])
+
+    for title, hidden, activation, rows, shaping, train in (
+        ("f-IRL classifier step, 2 x 128 tanh, 800 + 800 states", [128, 128], "tanh", 1600, False, True),
+        ("AIRL discriminator step, g and h 2 x 256 ReLU, 256 + 256 transitions", [256, 256], "relu", 512, True, True),
+        ("AIRL relabelling of a SAC batch of 100 (g on 100 states, h on 200)", [256, 256], "relu", 100, True, False),
     ):
-        models = {}
+        obs, next_obs = states(rows), states(rows)
+        nets = {}
         for dtype in ("float32", "bfloat16"):
             torch.manual_seed(0)
             config = RewardConfig(hidden=hidden, activation=activation, clamp=None, compute_dtype=dtype)
-            models[dtype] = (RewardModel(obs_dim, act_dim, config), RewardModel(obs_dim, act_dim, config))
+            nets[dtype] = [RewardModel(11, 3, config) for _ in range(2 if shaping else 1)]
 
-        def candidate(dtype: str) -> Callable[[], int]:
-            g, h = models[dtype]
-            optimizer = torch.optim.Adam([*g.parameters(), *h.parameters()], lr=1e-4)
+        def output(models: list[RewardModel]) -> torch.Tensor:
+            if not shaping:
+                return models[0](obs)
+            h = models[1](torch.cat([obs, next_obs]))  # h(s) and h(s') in one pass, as AIRL.shaped_reward
+            return models[0](obs) + 0.99 * h[rows:] - h[:rows]
+
+        def candidate(models: list[RewardModel]) -> Callable[[], int]:
+            optimizer = torch.optim.Adam([p for model in models for p in model.parameters()], lr=1e-4)
 
             def run() -> int:
                 for _ in range(20):
-                    if relabel:
+                    if not train:
                         with torch.no_grad():
-                            g(rows["256"]) + h(rows["512"]).sum()
+                            output(models)
                         continue
-                    loss, _ = discriminator_loss(g(rows[batch]) + h(rows[batch]), g(rows[batch]).flip(0))
+                    loss, _ = discriminator_loss(*output(models).chunk(2))  # expert and agent halves of one pass
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -913,10 +921,10 @@ def bench_reward_dtype(repeats: int) -> None:
 
             return run
 
-        report(f"{title}: steps/s", "steps/s", interleaved({"float32": candidate("float32"), "bfloat16 autocast": candidate("bfloat16")}, repeats))
+        report(f"{title}: steps/s", "steps/s", interleaved({"float32": candidate(nets["float32"]), "bfloat16 autocast": candidate(nets["bfloat16"])}, repeats))
         with torch.no_grad():
-            fp32, bf16 = models["float32"][0](rows[batch]), models["bfloat16"][0](rows[batch])
-        print(f"  largest |r_bf16 - r_fp32| at one set of weights: {(bf16 - fp32).abs().max():.4f} (|r| up to {fp32.abs().max():.3f})")
+            fp32, bf16 = output(nets["float32"]), output(nets["bfloat16"])
+        print(f"  largest |r_bf16 - r_fp32| (same weights): {(bf16 - fp32).abs().max():.4f}, |r| up to {fp32.abs().max():.3f}")
 
 
 def main() -> None:
