@@ -57,7 +57,11 @@ CANDIDATES = {
     "state_action+thesis_sac+reward_steps_10": "the same with r(s, a)",
     "state_action+thesis_sac+sac_lr_1e-3+reward_steps_10": "r(s, a), (64, 64) SAC nets at Adam 1e-3 and 10 reward steps per iteration: the 3e-3 step's falls",
     "state_action+standard_sac+small_nets+reward_steps_10": "r(s, a), (64, 64) SAC nets at Adam 3e-4 and batch 256 and 10 reward steps per iteration",
-    "state_only+thesis_sac+reward_steps_10+anchored_scale_penalty": "the cheap step with the reward's scale held (output_l2 0.5 around 5)",
+    "state_action+thesis_sac+reward_steps_10+anchored_scale_penalty": "r(s, a), the cheap step with the reward's scale held (output_l2 0.5 around 5)",
+    "state_action+thesis_sac+reward_steps_10+trajectory_scale_penalty": "r(s, a), the cheap step with the penalty sized to the loss's sums over T (output_l2 500 around 3: agent ~1, expert ~5)",
+    "state_action+thesis_sac+reward_steps_10+agent_level": "r(s, a), the cheap step with the agent's mean learned reward held at 0.5 by a stiff penalty (agent_reward_level)",
+    "state_action+thesis_sac+reward_steps_10+centered_reward": "r(s, a), the cheap step with the SAC step's reward centered: the agent's states at 0.5 (policy_reward_scale: centered)",
+    "state_action+thesis_sac+reward_steps_10+bounded_reward": "r(s, a), the cheap step with scale and level bounded (output_l2 1000 around 1.5: agent ~0.5, expert ~2.5)",
 }
 REWARD_TAGS = {"reward/expert_step_mean": "expert states", "reward/agent_step_mean": "agent states", "reward/fallen_state_mean": "agent's fallen states"}
 STANDING = (800.0, 1300.0)  # eval returns of a hopper that stands (the alive bonus of 1 per step, little forward motion)
