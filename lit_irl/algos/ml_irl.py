@@ -23,12 +23,12 @@ from lit_irl.rewards import RewardConfig, RewardModel, ml_irl_loss
 from lit_irl.rewards.epic import RewardRecoveryAtEvaluation
 
 
-
 def states_before_fall(agent: TensorDict, agent_mask: torch.Tensor) -> torch.Tensor:
     """Mask of the real steps of agent trajectories ``(N, T)`` up to and including the first terminal
     transition: what the SAC step collects rewards on (a fallen trajectory's padding is not)."""
     terminated = agent["terminated"].long()
     return agent_mask.bool() & ((terminated.cumsum(-1) - terminated) == 0)
+
 
 class MLIRL(RewardRecoveryAtEvaluation, OffPolicyLearner):
     """ML-IRL: a single loop alternating a few SAC steps (fast timescale) and one reward step (slow).
