@@ -61,9 +61,10 @@ class RewardConfig:
         betas: Adam betas.
         compute_dtype: ``bfloat16`` runs the network under autocast (the parameters, the optimizer
             and the returned rewards stay float32; rewards carry bf16's 3 significant digits). On a
-            CPU with AVX512-BF16, steps on 512-1600 rows are 1.7-3.0x faster (``tools/bench_throughput.py
-            --only reward_dtype``, cores shared), a forward pass on 100 rows 1.3-1.4x: f-IRL's Hopper iteration over its SAC work
-            went from 1.25x to 1.15x, AIRL's from 1.45x to 1.30x (results/history.md, 2026-12-07).
+            CPU with AVX512-BF16, steps on 512-1600 rows are 1.7-3.0x faster
+            (``tools/bench_throughput.py --only reward_dtype``, cores shared), a forward pass on 100
+            rows 1.3-1.4x: f-IRL's Hopper iteration over its SAC work went from 1.25x to 1.15x,
+            AIRL's from 1.45x to 1.30x (results/history.md, 2026-12-07).
             A CPU without bf16 instructions may run it slower than float32: measure there first.
     """
 
