@@ -85,6 +85,20 @@ def test_airl_batched_passes_match_separate_ones():
         expert_logits, agent_logits = airl.paired_logits(expert, agent)
         torch.testing.assert_close(expert_logits, airl.logits(expert))
         torch.testing.assert_close(agent_logits, airl.logits(agent))
+        # log pi of all discriminator steps' rows in one actor pass, then read from the rows
+        with_log_pi = airl.paired_logits(airl.with_policy_terms(expert.clone()), airl.with_policy_terms(agent.clone()))
+        torch.testing.assert_close(with_log_pi, (expert_logits, agent_logits))
+
+
+def test_airl_update_reward_in_two_parts_is_its_policy_reward():
+    airl = AIRL(PENDULUM, DEMOS, sac=SMALL)
+    batch = airl.expert[:8]
+    reward_fn, log_prob_term = airl.policy_update_reward()
+    with torch.no_grad():
+        log_pi = airl.actor.log_prob(batch["obs"], batch["action"])
+        torch.testing.assert_close(log_prob_term(reward_fn(batch), log_pi), airl.policy_reward(batch))
+    airl.reward_form = "g"
+    assert airl.policy_update_reward() == (airl.reward, None)
 
 
 def test_sqil_batches_are_half_expert_rewarded_one():
@@ -98,6 +112,25 @@ def test_sqil_batches_are_half_expert_rewarded_one():
     assert batch.shape == (64,) and reward[:32].eq(1).all() and reward[32:].eq(0).all()
     expert_rows = {tuple(row.tolist()) for row in sqil.expert["obs"]}
     assert all(tuple(row.tolist()) in expert_rows for row in batch["obs"][:32]), "the first half are expert transitions"
+    sqil.teardown("fit")
+
+
+def test_update_policy_relabels_the_batches_of_several_updates_in_one_pass(monkeypatch):
+    from lit_irl.algos.off_policy import RELABEL_ROWS
+
+    sqil = SQIL(PENDULUM, DEMOS, sac=SMALL, off_policy=OffPolicyConfig(warmup_steps=100, buffer_size=1000),
+                collection=CollectionConfig(env_steps_per_batch=50))
+    sqil.setup("fit")
+    for _ in range(3):
+        sqil.collect_batch()
+    relabelled, updated = [], []
+    monkeypatch.setattr(sqil, "optimizer_step", lambda loss, *optimizers, **kwargs: True)  # no Trainer here
+    monkeypatch.setattr(sqil.policy, "update", lambda batch, reward, *args: updated.append((batch, reward)) or {})
+    per_pass = RELABEL_ROWS // 64
+    sqil.update_policy(lambda batch: relabelled.append(batch.shape[0]) or sqil.sqil_reward(batch), [], updates=per_pass + 3, sample=sqil.mixed_batch)
+    assert relabelled == [per_pass * 64, 3 * 64] and len(updated) == per_pass + 3
+    for batch, reward in updated:  # each update's rows: one sample(64), its own rewards
+        assert batch.shape == (64,) and torch.equal(reward, batch["is_expert"]) and reward[:32].eq(1).all() and reward[32:].eq(0).all()
     sqil.teardown("fit")
 
 

@@ -50,6 +50,20 @@ def test_terminal_transitions_do_not_bootstrap(policy):
     torch.testing.assert_close(loss, ((q - reward) ** 2).mean(-1).sum())
 
 
+def test_a_reward_of_log_pi_shares_the_actor_pass_and_matches_the_precomputed_reward(policy):
+    """AIRL's ``f - log pi`` given as a function: the same update as with the reward computed beforehand."""
+    twin = copy.deepcopy(policy)
+    batch, shaped = make_batch(), torch.randn(32)
+    with torch.no_grad():
+        precomputed = shaped - policy.actor.log_prob(batch["obs"], batch["action"])
+    torch.manual_seed(5)
+    policy.update(batch, precomputed, policy.make_optimizers())
+    torch.manual_seed(5)
+    twin.update(batch, lambda log_pi: shaped - log_pi, twin.make_optimizers())
+    for ours, reference in zip(twin.parameters(), policy.parameters(), strict=True):
+        torch.testing.assert_close(ours, reference, rtol=0, atol=0)
+
+
 def test_actor_loss_gives_no_critic_gradients(policy):
     actor_loss, alpha_loss, _ = policy.actor_loss(torch.randn(8, 3))
     (actor_loss + alpha_loss).backward()

@@ -7,6 +7,7 @@
 Prints, for the same env, networks and batch:
   collection  env-steps/s: plain gymnasium loop (reference) | lit_irl fast EnvRunner (+ replay write)
               | TorchRL Collector over GymEnv (the library default path)
+  AIRL        SAC updates/s: the SAC updates alone (reference) | AIRL relabelling each batch | lit_irl AIRL's loop
   IQ-Learn    updates/s:   two soft-value passes per half (reference) | lit_irl IQLearn.update | SAC on the same rows
   SAC update  updates/s:   minimal eager PyTorch SAC update (reference) | lit_irl SACPolicy.update
               | lit_irl SAC inside Lightning (LightningOptimizer + manual_backward + NaN guard)
@@ -927,12 +928,86 @@ def bench_reward_dtype(repeats: int) -> None:
         print(f"  largest |r_bf16 - r_fp32| (same weights): {(bf16 - fp32).abs().max():.4f}, |r| up to {fp32.abs().max():.3f}")
 
 
+def bench_airl_iteration(repeats: int) -> dict[str, float]:
+    """AIRL's iteration on Hopper-v5 at configs/airl/hopper.yaml's sizes (SAC (256, 256), batch 100; g and h 2 x 256
+    ReLU in bf16; 5 discriminator steps of 256 + 256 per 50 SAC updates), over the plain SAC updates inside it:
+    the reference relabels each batch of 100 on its own (f(s, s') and log pi(a|s) in a separate actor pass) and
+    each discriminator step computes its own log pi; ours relabels f in passes of ``RELABEL_ROWS`` rows, takes log
+    pi from the SAC update's own actor pass (:meth:`OffPolicyLearner.update_policy`) and the discriminator steps'
+    log pi from one actor pass (:meth:`AIRL.with_policy_terms`). Rates are SAC updates/s (an iteration's 50 count 50)."""
+    from lit_irl.algos.off_policy import RELABEL_ROWS
+    from lit_irl.rewards import RewardConfig, RewardModel
+    from lit_irl.rewards.adversarial import airl_shaped, discriminator_loss
+
+    obs_dim, act_dim, batch_size, updates = 11, 3, 100, 50
+    torch.manual_seed(0)
+    policy = SACPolicy(obs_dim, act_dim, -torch.ones(act_dim), torch.ones(act_dim), SACConfig(batch_size=batch_size, learn_alpha=False))
+    optimizers = policy.make_optimizers()
+    config = RewardConfig(inputs="s", hidden=[256, 256], activation="relu", clamp=None, compute_dtype="bfloat16")
+    g, h = RewardModel(obs_dim, act_dim, config), RewardModel(obs_dim, act_dim, config)
+    disc_optimizer = torch.optim.Adam([*g.parameters(), *h.parameters()], lr=1e-4, betas=(0.0, 0.999))
+
+    def transitions(n: int) -> TensorDict:
+        return TensorDict({"obs": torch.randn(n, obs_dim), "action": torch.rand(n, act_dim) * 1.8 - 0.9, "next_obs": torch.randn(n, obs_dim),
+                           "terminated": torch.rand(n) < 0.01}, batch_size=[n])  # fmt: skip
+
+    replay, disc_rows = transitions(RELABEL_ROWS * 4), transitions(5 * 512)
+
+    def shaped(batch: TensorDict) -> torch.Tensor:
+        states = TensorDict({"obs": torch.cat([batch["obs"], batch["next_obs"]])}, batch_size=[2 * batch.shape[0]])
+        h_obs, h_next = h(states).split(batch.shape[0])
+        return airl_shaped(g(batch), h_obs, h_next, batch["terminated"], 0.99)
+
+    def discriminator_steps(one_actor_pass: bool) -> None:
+        with torch.no_grad():
+            log_pis = policy.actor.log_prob(disc_rows["obs"], disc_rows["action"]).split(512) if one_actor_pass else [None] * 5
+        for rows, log_pi in zip(disc_rows.split(512), log_pis, strict=True):
+            if log_pi is None:
+                with torch.no_grad():
+                    log_pi = policy.actor.log_prob(rows["obs"], rows["action"])
+            loss, _ = discriminator_loss(*(shaped(rows) - log_pi).chunk(2))
+            disc_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            disc_optimizer.step()
+
+    def draw(n: int) -> TensorDict:
+        return replay[torch.randint(0, replay.shape[0], (n,))]
+
+    def plain_sac() -> int:
+        for _ in range(updates):
+            policy.update(draw(batch_size), torch.zeros(batch_size), optimizers)
+        return updates
+
+    def per_batch() -> int:
+        discriminator_steps(one_actor_pass=False)
+        for _ in range(updates):
+            batch = draw(batch_size)
+            with torch.no_grad():
+                reward = shaped(batch) - policy.actor.log_prob(batch["obs"], batch["action"])
+            policy.update(batch, reward, optimizers)
+        return updates
+
+    def ours() -> int:
+        discriminator_steps(one_actor_pass=True)
+        per_pass = RELABEL_ROWS // batch_size
+        for first in range(0, updates, per_pass):
+            batches = draw(min(per_pass, updates - first) * batch_size)
+            with torch.no_grad():
+                rewards = shaped(batches)
+            for batch, reward in zip(batches.split(batch_size), rewards.split(batch_size), strict=True):
+                policy.update(batch, lambda log_pi, reward=reward: reward - log_pi, optimizers)
+        return updates
+
+    return interleaved({"the SAC updates alone (reference)": plain_sac, "AIRL, each batch relabelled on its own": per_batch,
+                        "AIRL, lit_irl: f in passes, log pi from shared actor passes": ours}, repeats)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Hopper-v5")
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = as in a collector process)")
-    parser.add_argument("--only", choices=["sac", "sac_loop", "iq_learn", "ppo", "bc", "world_model", "sequence", "reward_dtype"],
+    parser.add_argument("--only", choices=["sac", "sac_loop", "iq_learn", "ppo", "bc", "world_model", "sequence", "reward_dtype", "airl"],
                         help="one learner's measurements only (sac_loop: the whole SAC training loop against SB3 alone)")
     parser.add_argument("--widths", type=int, nargs="+", default=[256, 64],
                         help="width(s) of the two hidden layers of the SAC actor and critics measured (default: 256 64)")
@@ -950,6 +1025,12 @@ def main() -> None:
     if args.only == "sac_loop":
         for width in args.widths:
             report_training_loop([width, width])
+        return
+    if args.only in (None, "airl"):
+        rates = bench_airl_iteration(repeats)
+        report("AIRL iteration (5 discriminator steps + 50 relabelled SAC updates, batch 100): SAC updates/s; 1 / ratio = iteration / SAC",
+               "upd/s", rates)
+    if args.only == "airl":
         return
     if args.only in (None, "reward_dtype"):
         bench_reward_dtype(repeats)

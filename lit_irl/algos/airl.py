@@ -7,7 +7,7 @@ from tensordict import TensorDict, TensorDictBase
 
 from lit_irl.algos.gail import GAIL
 from lit_irl.algos.learner import TrainingConfig
-from lit_irl.algos.off_policy import OffPolicyConfig
+from lit_irl.algos.off_policy import LogProbTerm, OffPolicyConfig, RewardFn
 from lit_irl.algos.online import CollectionConfig
 from lit_irl.envs import EnvConfig
 from lit_irl.errors import LitIRLError
@@ -89,10 +89,30 @@ class AIRL(GAIL):
         h_obs, h_next_obs = self.shaping(states).split(batch.shape[0])
         return airl_shaped(self.reward(batch), h_obs, h_next_obs, batch["terminated"], self.policy.config.gamma)
 
-    def logits(self, batch: TensorDictBase) -> torch.Tensor:
+    policy_term_keys = ("log_pi",)
+
+    def with_policy_terms(self, rows: TensorDictBase) -> TensorDictBase:
+        # All discriminator steps' rows in one actor pass: on Hopper 5 passes of 512 rows cost 2% of the SAC work.
         with torch.no_grad():
-            log_pi = self.actor.log_prob(batch["obs"], batch["action"])
+            return rows.set("log_pi", self.actor.log_prob(rows["obs"], rows["action"]))
+
+    def logits(self, batch: TensorDictBase) -> torch.Tensor:
+        """``f(s, s') - log pi(a|s)``, with ``log pi`` from the batch when :meth:`with_policy_terms` put it there
+        (the gradient penalty's interpolated states get their own)."""
+        if "log_pi" in batch.keys():
+            log_pi = batch["log_pi"]
+        else:
+            with torch.no_grad():
+                log_pi = self.actor.log_prob(batch["obs"], batch["action"])
         return self.shaped_reward(batch) - log_pi
 
     def policy_reward(self, batch: TensorDictBase) -> torch.Tensor:
         return self.reward(batch) if self.reward_form == "g" else reward_from_logits(self.logits(batch), self.reward_form)
+
+    def policy_update_reward(self) -> tuple[RewardFn, LogProbTerm | None]:
+        # f(s, s') is fixed between discriminator steps and relabels many batches in one pass; log pi moves
+        # with every SAC update and comes from the update's own actor pass (Hopper: iteration / SAC 1.28x -> see
+        # tools/bench_throughput.py --only airl_relabel).
+        if self.reward_form == "g":
+            return self.reward, None
+        return self.shaped_reward, lambda shaped, log_pi: reward_from_logits(shaped - log_pi, self.reward_form)

@@ -8,7 +8,7 @@ import torch
 from tensordict import TensorDict, TensorDictBase
 
 from lit_irl.algos.learner import TrainingConfig
-from lit_irl.algos.off_policy import OffPolicyConfig, OffPolicyLearner
+from lit_irl.algos.off_policy import LogProbTerm, OffPolicyConfig, OffPolicyLearner, RewardFn
 from lit_irl.algos.online import CollectionConfig
 from lit_irl.data import TransitionReplay
 from lit_irl.data.modules import expert_transitions
@@ -90,6 +90,8 @@ class GAIL(OffPolicyLearner):
         self.recent: TransitionReplay | None = None
 
     # ------------------------------------------------------------ the parts
+    policy_term_keys: tuple[str, ...] = ()  # the keys with_policy_terms adds
+
     def expert_state_only(self) -> bool:
         return self.discriminator_config.inputs == "s"
 
@@ -126,9 +128,18 @@ class GAIL(OffPolicyLearner):
     def expert_batch(self, size: int) -> TensorDict:
         return self.expert[torch.randint(0, self.expert.shape[0], (size,))].to(self.device)
 
-    def discriminator_step(self, optimizer) -> dict[str, torch.Tensor]:
-        expert = self.expert_batch(self.discriminator_batch)
-        agent = self.recent.sample(self.discriminator_batch).to(self.device)
+    def discriminator_batches(self, steps: int) -> list[tuple[TensorDictBase, TensorDictBase]]:
+        """The expert and agent rows of ``steps`` discriminator steps, drawn together (one draw per side)."""
+        rows = steps * self.discriminator_batch
+        expert, agent = self.with_policy_terms(self.expert_batch(rows)), self.with_policy_terms(self.recent.sample(rows).to(self.device))
+        return list(zip(expert.split(self.discriminator_batch), agent.split(self.discriminator_batch), strict=True))
+
+    def with_policy_terms(self, rows: TensorDictBase) -> TensorDictBase:
+        """``rows`` with what the logit reads of the policy, which stays as it is through the
+        discriminator steps (AIRL's ``log pi``): none for GAIL."""
+        return rows
+
+    def discriminator_step(self, expert: TensorDictBase, agent: TensorDictBase, optimizer) -> dict[str, torch.Tensor]:
         loss, stats = discriminator_loss(*self.paired_logits(expert, agent))
         if self.penalty_weight > 0:
             keys, carry = self.discriminator_inputs()
@@ -141,11 +152,17 @@ class GAIL(OffPolicyLearner):
     def paired_logits(self, expert: TensorDictBase, agent: TensorDictBase) -> tuple[torch.Tensor, torch.Tensor]:
         """The logits of expert and agent rows from one forward pass over both: half the layer calls
         of two passes (AIRL's discriminator step on Hopper 1.06x faster, measured A/B)."""
-        keys = [key for group in self.discriminator_inputs() for key in group]
-        return self.logits(torch.cat([expert.select(*keys), agent.select(*keys)])).split([expert.shape[0], agent.shape[0]])
+        keys = [key for group in (*self.discriminator_inputs(), self.policy_term_keys) for key in group]
+        both = torch.cat([expert.select(*keys, strict=False), agent.select(*keys, strict=False)])  # the policy terms when given
+        return self.logits(both).split([expert.shape[0], agent.shape[0]])
 
     def policy_reward(self, batch: TensorDictBase) -> torch.Tensor:
         return reward_from_logits(self.logits(batch), self.reward_form)
+
+    def policy_update_reward(self) -> tuple[RewardFn, LogProbTerm | None]:
+        """What :meth:`update_policy` relabels with: :meth:`policy_reward`, in two parts when a part
+        reads the current policy (AIRL's ``log pi``)."""
+        return self.policy_reward, None
 
     # ------------------------------------------------------------ the loop
     def training_step(self, batch: int, batch_idx: int) -> None:
@@ -155,10 +172,11 @@ class GAIL(OffPolicyLearner):
         if self.learning_started:
             # 1. Discriminator: expert vs the agent's recent transitions.
             with self.timed("reward_step"):
-                for _ in range(self.discriminator_updates):
-                    stats.update(self.discriminator_step(discriminator_optimizer))
+                for expert, agent in self.discriminator_batches(self.discriminator_updates):
+                    stats.update(self.discriminator_step(expert, agent, discriminator_optimizer))
             # 2. Policy: SAC on the discriminator's reward.
-            stats.update(self.update_policy(self.policy_reward, policy_optimizers))
+            reward_fn, log_prob_term = self.policy_update_reward()
+            stats.update(self.update_policy(reward_fn, policy_optimizers, log_prob_term=log_prob_term))
         self.end_step(stats)
 
     # ------------------------------------------------------------ run state

@@ -195,20 +195,33 @@ class TanhGaussianActor(_BoxActor):
         squash_correction = 2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))
         return gaussian_log_density(noise, log_std) - squash_correction.sum(-1) - torch.log(self.action_scale).sum()
 
-    def forward(
-        self, obs: torch.Tensor, deterministic: bool = False, generator: torch.Generator | None = None
+    def distribution(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mean, log_std)`` of the pre-tanh Gaussian: the network's one pass, which
+        :meth:`sample` and :meth:`log_prob_under` can share (SAC's actor loss and AIRL's reward)."""
+        return self._mean_log_std(obs)
+
+    def sample(
+        self, mean: torch.Tensor, log_std: torch.Tensor, deterministic: bool = False, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(action, log_prob)``; ``log_prob`` has shape ``(B,)`` and includes the tanh correction."""
-        mean, log_std = self._mean_log_std(obs)
+        """A reparameterized ``(action, log_prob)`` from the :meth:`distribution` ``(mean, log_std)``."""
         noise = torch.zeros_like(mean) if deterministic else self._noise(mean.shape, mean, generator, None)
         u = mean + noise * log_std.exp()
         return torch.tanh(u) * self.action_scale + self.action_bias, self._log_prob_of_pre_tanh(u, noise, log_std)
 
-    def log_prob(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """``log pi(action | obs)`` of given actions; actions on the bounds are pulled ``BOUND_EPS`` inside."""
-        mean, log_std = self._mean_log_std(obs)
+    def log_prob_under(self, mean: torch.Tensor, log_std: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """:meth:`log_prob` of given actions under the :meth:`distribution` ``(mean, log_std)``."""
         u = torch.atanh(self._unsquash(action))
         return self._log_prob_of_pre_tanh(u, (u - mean) / log_std.exp(), log_std)
+
+    def forward(
+        self, obs: torch.Tensor, deterministic: bool = False, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(action, log_prob)``; ``log_prob`` has shape ``(B,)`` and includes the tanh correction."""
+        return self.sample(*self._mean_log_std(obs), deterministic, generator)
+
+    def log_prob(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """``log pi(action | obs)`` of given actions; actions on the bounds are pulled ``BOUND_EPS`` inside."""
+        return self.log_prob_under(*self._mean_log_std(obs), action)
 
     @torch.no_grad()
     def act(

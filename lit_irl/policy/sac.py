@@ -165,9 +165,12 @@ class SACPolicy(nn.Module):
         loss = (q - target).pow(2).mean(-1).sum()
         return loss, {"loss/critic": loss.detach(), "q/mean": q.detach().mean()}
 
-    def actor_loss(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """Actor loss ``E[alpha log pi - min Q]`` and temperature loss ``-log_alpha (log pi + H_target)``."""
-        action, log_prob = self.actor(obs)
+    def actor_loss(
+        self, obs: torch.Tensor, distribution: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Actor loss ``E[alpha log pi - min Q]`` and temperature loss ``-log_alpha (log pi + H_target)``;
+        ``distribution``: the actor's ``(mean, log_std)`` on ``obs`` when already computed (with gradient)."""
+        action, log_prob = self.actor.sample(*(distribution if distribution is not None else self.actor.distribution(obs)))
         with frozen(self.critic):
             q = self.critic(torch.cat([obs, action], -1)).min(0).values.squeeze(-1)
         actor_loss = (self.alpha * log_prob + self.kl_penalty(obs, action, log_prob) - q).mean()
@@ -187,17 +190,25 @@ class SACPolicy(nn.Module):
 
     # ---- the update: which losses, in which order ----
     def update(
-        self, batch: TensorDictBase, reward: torch.Tensor, optimizers: list, step: OptimizerStep = plain_step,
-        actor_regularizer: Callable[[], torch.Tensor] | None = None,
+        self, batch: TensorDictBase, reward: torch.Tensor | Callable[[torch.Tensor], torch.Tensor], optimizers: list,
+        step: OptimizerStep = plain_step, actor_regularizer: Callable[[], torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """One SAC update on ``batch`` with the given per-transition ``reward`` (shape ``(B,)``);
-        ``actor_regularizer()``, when given, is added to the actor loss (e.g. CLARE's BC term).
+        """One SAC update on ``batch`` with the given per-transition ``reward`` (shape ``(B,)``), or
+        ``reward(log_prob)`` of the current actor's ``log pi(a|s)`` at the batch's actions (AIRL's
+        ``f - log pi``): the actor's pass over ``batch["obs"]`` then serves that reward and the actor
+        loss both (the critic step leaves the actor as it is). ``actor_regularizer()``, when given, is
+        added to the actor loss (e.g. CLARE's BC term).
 
         ``optimizers`` come from :meth:`make_optimizers` (possibly Lightning-wrapped); ``step`` is
         the learner's :meth:`~lit_irl.algos.learner.Learner.optimizer_step` inside Lightning
         (``manual_backward`` for DDP and precision, the NaN guard).
         """
         critic_opt, actor_opt, *alpha_opt = optimizers
+        distribution = None
+        if callable(reward):
+            distribution = self.actor.distribution(batch["obs"])
+            with torch.no_grad():
+                reward = reward(self.actor.log_prob_under(*(part.detach() for part in distribution), batch["action"]))
         critic_loss, stats = self.critic_loss(batch, reward)
         step(critic_loss, critic_opt, name="loss/critic")
 
@@ -206,7 +217,7 @@ class SACPolicy(nn.Module):
         # 3e-4 in 20k updates, then the released actor turned deterministic and fell from 4921 to 149).
         warming_up = int(self.updates) < self.config.critic_warmup_updates
         if not warming_up and int(self.updates) % self.config.actor_update_every == 0:
-            actor_loss, alpha_loss, actor_stats = self.actor_loss(batch["obs"])
+            actor_loss, alpha_loss, actor_stats = self.actor_loss(batch["obs"], distribution)
             if actor_regularizer is not None:
                 regularizer = actor_regularizer()
                 actor_loss = actor_loss + regularizer
