@@ -111,8 +111,7 @@ class AIRL(GAIL):
 
     def policy_update_reward(self) -> tuple[RewardFn, LogProbTerm | None]:
         # f(s, s') is fixed between discriminator steps and relabels many batches in one pass; log pi moves
-        # with every SAC update and comes from the update's own actor pass (Hopper: iteration / SAC 1.28x -> see
-        # tools/bench_throughput.py --only airl_relabel).
+        # with every SAC update and comes from the update's own actor pass (tools/bench_throughput.py --only airl).
         if self.reward_form == "g":
             return self.reward, None
         return self.shaped_reward, lambda shaped, log_pi: reward_from_logits(shaped - log_pi, self.reward_form)
