@@ -152,9 +152,9 @@ class GAIL(OffPolicyLearner):
     def paired_logits(self, expert: TensorDictBase, agent: TensorDictBase) -> tuple[torch.Tensor, torch.Tensor]:
         """The logits of expert and agent rows from one forward pass over both: half the layer calls
         of two passes (AIRL's discriminator step on Hopper 1.06x faster, measured A/B)."""
-        keys = [key for group in (*self.discriminator_inputs(), self.policy_term_keys) for key in group]
-        both = torch.cat([expert.select(*keys, strict=False), agent.select(*keys, strict=False)])  # the policy terms when given
-        return self.logits(both).split([expert.shape[0], agent.shape[0]])
+        keys = [key for group in self.discriminator_inputs() for key in group]
+        keys += [key for key in self.policy_term_keys if key in expert.keys()]  # when with_policy_terms put them there
+        return self.logits(torch.cat([expert.select(*keys), agent.select(*keys)])).split([expert.shape[0], agent.shape[0]])
 
     def policy_reward(self, batch: TensorDictBase) -> torch.Tensor:
         return reward_from_logits(self.logits(batch), self.reward_form)
