@@ -143,6 +143,17 @@ def _last(save_dir: Path) -> dict:
     return torch.load(ckpt, weights_only=False)
 
 
+def test_airl_ddp_two_processes_hold_identical_parameters(tmp_path: Path):
+    """AIRL's SAC update computes log pi in its actor pass before the critic's backward: DDP still syncs every step."""
+    params = tmp_path / "params"
+    run_cli("fit", *tiny_args(str(ROOT / "configs/airl/inverted_pendulum.yaml"), tmp_path, total=800), "--model.init_args.discriminator_batch", "32",
+            "--model.init_args.recent_agent_transitions", "300", "--trainer.devices", "2",
+            "--trainer.callbacks+=tests.helpers.SaveRankParameters", "--trainer.callbacks.directory", str(params), timeout=600)  # fmt: skip
+    rank0, rank1 = torch.load(params / "rank0.pt"), torch.load(params / "rank1.pt")
+    assert int(rank0["policy.updates"]) > 0
+    assert not (different := [k for k in rank0 if not torch.equal(rank0[k], rank1[k])]), different
+
+
 @pytest.mark.parametrize("algo", ["gail", "airl"])
 def test_adversarial_cli_and_exact_resume(tmp_path: Path, algo: str):
     config = str(ROOT / f"configs/{algo}/inverted_pendulum.yaml")
