@@ -7,7 +7,8 @@ through the results layer.
     python tools/bench_baselines.py --carry --seeds 0
 
 Each method runs its own config, ``configs/<method>/hopper.yaml`` (the header of each says where its values come
-from); ML-IRL is the r(s) run of ``tools/bench_ml_irl.py`` (the same folder, not trained twice). BC learns offline
+from); the ML-IRL rows are runs of ``tools/bench_ml_irl.py`` (the same folders, not trained twice): r(s) and r(s, a) on
+the steadier step, whose SAC is the baselines' (256, 256) one, and in the official configuration. BC learns offline
 (gradient steps, no env steps). The thesis' numbers (Gym -v2, its own experts, 6 seeds) are beside ours as ratios to
 each one's expert. Also printed: each online method's time split and its iteration time over the SAC work inside it.
 """
@@ -25,25 +26,33 @@ from lit_irl.files import write_text_atomic
 from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
 
 sys.path.insert(0, str(ROOT / "tools"))
+from bench_learners import bc_run  # noqa: E402
 from bench_ml_irl import TIME_PARTS, benchmark_run  # noqa: E402
 
 # Thesis Table 2.1, Hopper, 1 expert trajectory (returns on Hopper-v2; its expert 3592.63; card baselines.md 2.B). It has
 # no AIRL or SQIL row (its AIRL is only in the transfer table); ML-IRL is its state-only column.
-THESIS = {"bc": 20.49, "gail": 2815.59, "airl": None, "f_irl": 3074.55, "iq_learn": 2981.01, "sqil": None, "ml_irl": 3089.79}
+THESIS = {"bc": 20.49, "gail": 2815.59, "airl": None, "f_irl": 3074.55, "iq_learn": 2981.01, "sqil": None,
+          "ml_irl": 3089.79, "ml_irl_sa": 3121.68, "ml_irl_official": 3089.79, "ml_irl_sa_official": 3121.68}
 THESIS_EXPERT = 3592.63
 METHODS = {
     "bc": "BC (offline, 1 trajectory)", "gail": "GAIL (SAC)", "airl": "AIRL (SAC)", "f_irl": "f-IRL (FKL)",
-    "iq_learn": "IQ-Learn (online)", "sqil": "SQIL", "ml_irl": "ML-IRL r(s)",
+    "iq_learn": "IQ-Learn (online)", "sqil": "SQIL", "ml_irl": "ML-IRL r(s)", "ml_irl_sa": "ML-IRL r(s, a)",
+    "ml_irl_official": "ML-IRL r(s), official configuration", "ml_irl_sa_official": "ML-IRL r(s, a), official configuration",
+}
+# The ML-IRL rows' runs in tools/bench_ml_irl.py: the steadier step runs the same SAC as the baselines' configs.
+ML_IRL_VARIANTS = {
+    "ml_irl": "state_only+fast_reward_decay+standard_sac", "ml_irl_sa": "state_action+fast_reward_decay+standard_sac",
+    "ml_irl_official": "state_only", "ml_irl_sa_official": "state_action",
 }
 
 
 def method_run(method: str, seed: int) -> BenchmarkRun:
-    if method == "ml_irl":
-        return benchmark_run("hopper", "state_only", seed)
-    overrides = ["--model.init_args.training.seed", str(seed)]
-    if method == "bc":
-        overrides += ["--model.init_args.num_trajectories", "1"]
-    return BenchmarkRun(f"baselines_{method}/seed{seed}", [ROOT / "configs" / method / "hopper.yaml"], overrides)
+    if method in ML_IRL_VARIANTS:
+        return benchmark_run("hopper", ML_IRL_VARIANTS[method], seed)
+    if method == "bc":  # the 1-trajectory BC of tools/bench_learners.py: the same config, trained once
+        return bc_run(1, seed)
+    return BenchmarkRun(f"baselines_{method}/seed{seed}", [ROOT / "configs" / method / "hopper.yaml"],
+                        ["--model.init_args.training.seed", str(seed)])
 
 
 def report(methods: list[str], seeds: list[int]) -> None:
@@ -52,7 +61,7 @@ def report(methods: list[str], seeds: list[int]) -> None:
     summaries, rows, splits = {}, [], []
     for method in methods:
         runs = [method_run(method, seed) for seed in seeds]
-        summary = eval_summary(runs, expert, "gradient_steps" if method == "bc" else "env_steps")
+        summary = eval_summary(runs, expert, "gradient_steps" if method == "bc" else "env_steps", finished_only="if_any")
         summaries[method] = summary
         thesis = THESIS.get(method)
         rows.append([METHODS[method], *summary_cells(summary), f"{thesis:.1f}" if thesis is not None else "-",
@@ -63,6 +72,10 @@ def report(methods: list[str], seeds: list[int]) -> None:
             extra = shares.get("reward_step", 0.0) + shares.get("relabel", 0.0) + shares.get("agent_rollouts", 0.0)
             splits.append([METHODS[method], *(f"{100 * shares.get(p, 0.0):.1f}%" for p in TIME_PARTS),
                            f"{(sac + extra) / sac:.2f}x" if sac else "-"])
+    expert_std = zoo["Hopper-v5"].get("expert_return_std")
+    expert_return = f"{expert:.1f}" + (f" ± {expert_std:.1f}" if expert_std is not None else "")
+    rows.append(["expert (zoo, the demonstrations' policy)", "-", expert_return, f"{expert:.1f}", "1.00", "-", "-", "-", "-", "-", "-",
+                 f"{THESIS_EXPERT:.1f}", "1.00"])
     header = ["method", *(cell.format(reference="expert") for cell in SUMMARY_HEADER), "thesis", "thesis ratio"]
     lines = [
         "# The baselines on Hopper-v5 (thesis Table 2.1 layout, 1 expert trajectory)", "",
@@ -86,7 +99,8 @@ def report(methods: list[str], seeds: list[int]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
+                        help="the ML-IRL rows only report (train them with tools/bench_ml_irl.py)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--total-env-steps", type=int, help="override the online configs' budget (1M): e.g. a short run that measures the time split; "
@@ -102,7 +116,7 @@ def main() -> None:
     if not args.report_only:
         if "bc" in args.methods:  # gradient steps, not env steps: never shortened
             train_runs([method_run("bc", s) for s in args.seeds], None, args.parallel)
-        online = [method_run(m, s) for m in args.methods for s in args.seeds if m not in ("ml_irl", "bc")]
+        online = [method_run(m, s) for m in args.methods for s in args.seeds if m not in ML_IRL_VARIANTS and m != "bc"]
         train_runs(online, args.total_env_steps, args.parallel)
     report(args.methods, args.seeds)
 

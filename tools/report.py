@@ -31,6 +31,8 @@ from lit_irl.files import write_text_atomic  # noqa: E402
 from lit_irl.reporting import markdown_table  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tools"))
+from bench_baselines import THESIS as THESIS_BASELINES  # noqa: E402  (thesis Table 2.1, Hopper, kept once)
+from bench_baselines import THESIS_EXPERT  # noqa: E402
 from bench_transfer import PAPER as THESIS_TRANSFER  # noqa: E402  (thesis Table 2.2, kept once)
 
 
@@ -158,8 +160,8 @@ def offline_paper(data: dict) -> str:
 
 
 def baselines_paper(data: dict) -> str:
-    thesis = {"bc": 20.49, "gail": 2815.59, "f_irl": 3074.55, "iq_learn": 2981.01, "ml_irl": 3089.79}  # thesis Table 2.1, Hopper (1)
-    return "; ".join(f"{name}: ours {_ratio(data[name])}, thesis {value / 3592.63:.2f}" for name, value in thesis.items() if name in data)
+    return "; ".join(f"{name}: ours {_ratio(data[name])}, thesis {value / THESIS_EXPERT:.2f}"
+                     for name, value in THESIS_BASELINES.items() if value is not None and name in data)
 
 
 def learners_paper(data: dict) -> str:
@@ -285,9 +287,10 @@ TABLES = [
     ),
     ResultTable(
         "The baselines on Hopper-v5 (thesis Table 2.1 layout)", "baselines_hopper",
-        "python tools/bench_baselines.py --seeds 0",
-        "python tools/bench_baselines.py --report-only --seeds 0",
-        "BC, GAIL, AIRL, f-IRL, IQ-Learn, SQIL and ML-IRL from one expert trajectory on the same SAC, data and evaluation.",
+        "python tools/bench_baselines.py --methods gail airl f_irl iq_learn sqil --seeds 0",
+        "python tools/bench_baselines.py --report-only --seeds 0 1 2",
+        "BC, GAIL, AIRL, f-IRL, IQ-Learn, SQIL, ML-IRL r(s) and r(s, a) and the expert, from one expert trajectory on the same "
+        "SAC ((256, 256)), data and evaluation; BC and ML-IRL rows are the runs of bench_learners.py and bench_ml_irl.py.",
         baselines_paper, run_prefix="baselines_",
     ),
     ResultTable(
