@@ -29,6 +29,9 @@ RESULTS = ROOT / "results"
 # Transitions of each replay buffer a carried checkpoint keeps: 50 Hopper episodes, about 5 MB. Without
 # any, the resumed SAC drew its first updates from a 1,000-step refill and fell (see compact_checkpoint).
 CARRY_REPLAY_ROWS = 50_000
+# Parts of a run's wall time that the learners log as time_split/<part> (shares of each logging period).
+TIME_PARTS = ["env_steps", "replay_sampling", "relabel", "sac_updates", "agent_rollouts", "reward_step", "reward_metrics",
+              "evaluation", "checkpointing", "other"]
 
 
 @dataclass
@@ -121,6 +124,17 @@ class BenchmarkRun:
 
     def wall_seconds(self, unit: str = "env_steps") -> float:
         return training_seconds(self.events_folder, unit)
+
+
+def time_split(runs: list[BenchmarkRun]) -> dict[str, float]:
+    """Mean share of each part of :data:`TIME_PARTS` over all logging periods of ``runs`` (periods have equal
+    progress). A part is logged only in the periods where it ran (an evaluation every fifth period): counted as
+    0 in the others, not averaged over its own periods alone. Every period logs ``other``, so it counts them."""
+    periods = sum(len(run.scalars("time_split/other")) for run in runs)
+    if not periods:
+        return {}
+    totals = {part: sum(value for run in runs for _, value in run.scalars(f"time_split/{part}")) for part in TIME_PARTS}
+    return {part: total / periods for part, total in totals.items() if total}
 
 
 def train_runs(runs: list[BenchmarkRun], total_steps: int | None, parallel: int) -> list[str]:

@@ -85,3 +85,24 @@ def test_tool_scripts_compile(script: Path, tmp_path: Path):
     import py_compile
 
     py_compile.compile(str(script), cfile=str(tmp_path / "script.pyc"), doraise=True)
+
+
+class _LoggedRun:
+    """What :func:`benchmark.time_split` reads of a run: its logged scalars."""
+
+    def __init__(self, scalars: dict[str, list[tuple[int, float]]]):
+        self._scalars = scalars
+
+    def scalars(self, tag: str) -> list[tuple[int, float]]:
+        return self._scalars.get(tag, [])
+
+
+def test_time_split_counts_a_part_as_zero_in_the_periods_it_did_not_run():
+    # Five logging periods; an evaluation (40% of its period) in one of them: 8% of the run, not 40%.
+    every = [(step, 0.5) for step in range(5)]
+    run = _LoggedRun({"time_split/sac_updates": every, "time_split/evaluation": [(4, 0.4)],
+                      "time_split/other": [(step, 0.5 - 0.4 * (step == 4)) for step in range(5)]})
+    split = benchmark.time_split([run, _LoggedRun({})])
+    assert split["sac_updates"] == pytest.approx(0.5) and split["evaluation"] == pytest.approx(0.08)
+    assert sum(split.values()) == pytest.approx(1.0) and "relabel" not in split
+    assert benchmark.time_split([_LoggedRun({})]) == {}

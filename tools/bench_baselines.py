@@ -19,15 +19,14 @@ import argparse
 import json
 import sys
 
-import numpy as np
 
-from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun, train_runs
+from lit_irl.benchmark import RESULTS, ROOT, TIME_PARTS, BenchmarkRun, time_split, train_runs
 from lit_irl.files import write_text_atomic
 from lit_irl.reporting import SUMMARY_HEADER, SUMMARY_LEGEND, eval_summary, markdown_table, plot_curves, summary_cells
 
 sys.path.insert(0, str(ROOT / "tools"))
 from bench_learners import bc_run  # noqa: E402
-from bench_ml_irl import TIME_PARTS, benchmark_run  # noqa: E402
+from bench_ml_irl import benchmark_run  # noqa: E402
 
 # Thesis Table 2.1, Hopper, 1 expert trajectory (returns on Hopper-v2; its expert 3592.63; card baselines.md 2.B). It has
 # no AIRL or SQIL row (its AIRL is only in the transfer table); ML-IRL is its state-only column.
@@ -66,7 +65,7 @@ def report(methods: list[str], seeds: list[int]) -> None:
         thesis = THESIS.get(method)
         rows.append([METHODS[method], *summary_cells(summary), f"{thesis:.1f}" if thesis is not None else "-",
                      f"{thesis / THESIS_EXPERT:.2f}" if thesis is not None else "-"])
-        shares = {part: float(np.mean(values)) for part in TIME_PARTS if (values := [v for run in runs for _, v in run.scalars(f"time_split/{part}")])}
+        shares = time_split(runs)
         if shares and method != "bc":
             sac = shares.get("sac_updates", 0.0) + shares.get("replay_sampling", 0.0)
             extra = shares.get("reward_step", 0.0) + shares.get("relabel", 0.0) + shares.get("agent_rollouts", 0.0)

@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from lit_irl.benchmark import RESULTS, ROOT, BenchmarkRun, train_runs
+from lit_irl.benchmark import RESULTS, ROOT, TIME_PARTS, BenchmarkRun, time_split, train_runs
 from lit_irl.files import write_text_atomic
 from lit_irl.reporting import (
     IMPROVEMENT_HEADER,
@@ -45,9 +45,6 @@ from lit_irl.reporting import (
 )
 from lit_irl.rewards.epic import checkpoint_reward_recovery
 
-# Parts of a run's wall time that the learners log as time_split/<part> (shares of each logging period).
-TIME_PARTS = ["env_steps", "replay_sampling", "relabel", "sac_updates", "agent_rollouts", "reward_step", "reward_metrics",
-              "evaluation", "checkpointing", "other"]
 ENV_IDS = {"inverted_pendulum": "InvertedPendulum-v5", "pendulum": "Pendulum-v1", "hopper": "Hopper-v5",
            "halfcheetah": "HalfCheetah-v5", "walker2d": "Walker2d-v5", "ant": "Ant-v5", "humanoid": "Humanoid-v5"}
 
@@ -74,9 +71,7 @@ def summarize(env: str, variant: str, seeds: list[int]) -> dict:
         "env": env_id, "variant": variant, **eval_summary(runs, zoo.get(env_id, {}).get("expert_return_mean"), finished_only=True),
         "iteration_over_sac": float(np.median(overheads)) if overheads else None,
         "reward_recovery": recoveries,
-        # Mean share of each part over the logging periods (periods have equal env steps) and seeds.
-        "time_split": {part: float(np.mean(values)) for part in TIME_PARTS
-                       if (values := [v for run in runs for _, v in run.scalars(f"time_split/{part}")])},
+        "time_split": time_split(runs),
     }
 
 
