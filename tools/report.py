@@ -272,9 +272,10 @@ TABLES = [
         "AIHF vs the RLHF pipeline on Hopper-v5 (AIHF paper, Fig. 5)", "aihf_hopper",
         "python tools/bench_aihf.py --labels return --methods aihf+reward_steps_10 rlhf ml_irl+reward_steps_10 preference_only+reward_steps_10 --seeds 0 1 2",
         "python tools/bench_aihf.py --labels tier return --methods aihf rlhf aihf_fast_reward aihf+reward_steps_10 ml_irl+reward_steps_10 "
-        "preference_only+reward_steps_10 --seeds 0 1 2 --report-only",
+        "preference_only+reward_steps_10 w1_0.1+reward_steps_10 w1_10+reward_steps_10 --seeds 0 1 2 --report-only",
         "One reward from 10 demonstrations and 5000 segment pairs (AIHF), against BC -> BT reward model -> SAC (RLHF), "
-        "ML-IRL on the demonstrations alone and preferences alone; SAC env steps on the x-axis (RLHF: after BC).",
+        "ML-IRL on the demonstrations alone and preferences alone, and an ablation of the demonstration weight w1 (ours); "
+        "SAC env steps on the x-axis (RLHF: after BC).",
         aihf_paper, run_prefix="aihf_",
     ),
     ResultTable(
