@@ -173,8 +173,9 @@ def report(methods: list[str], seeds: list[int], label_sets: list[str]) -> None:
     expert = zoo["Hopper-v5"]["expert_return_mean"]
     plan = list(dict.fromkeys((m, labels) for m, labels, _ in planned_runs(methods, seeds, label_sets)))
     summaries = {run_key(m, labels): eval_summary([method_run(m, seed, labels) for seed in seeds], expert) for m, labels in plan}
-    # A method never run on the second label set is no row (a method never run at all still is: the table's plan).
-    plan = [(m, labels) for m, labels in plan if labels == label_sets[0] or summaries[run_key(m, labels)]["curves"]]
+    # A row per label set a method ran on; a method never run at all keeps one empty row (the table's plan).
+    ran = {m for m, labels in plan if summaries[run_key(m, labels)]["curves"]}
+    plan = [(m, labels) for m, labels in plan if summaries[run_key(m, labels)]["curves"] or (m not in ran and labels == label_sets[0])]
     summaries = {run_key(m, labels): summaries[run_key(m, labels)] for m, labels in plan}
     words = {run_key(m, labels): (method_words(m), LABELS[labels][2] if reads_labels(m) else "") for m, labels in plan}
     names = {key: name + suffix for key, (name, suffix) in words.items()}
