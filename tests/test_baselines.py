@@ -276,6 +276,17 @@ def test_value_dice_objective_and_the_saddle_gradients(tmp_path: Path):
     n_nu = len(list(learner.nu.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(plain_grads[:n_nu], reversed_grads[:n_nu])), "nu descends J"
     assert all(torch.allclose(a, -b) for a, b in zip(plain_grads[n_nu:], reversed_grads[n_nu:])), "the actor ascends J"
+    # Expert-standardized states for nu and the actor; the absorbing indicator passes through as 0 / 1.
+    states, normalizer = learner.expert["obs"][:, :-1], learner.actor.obs_normalizer
+    assert torch.allclose(normalizer.mean[:-1], states.mean(0), atol=1e-6)
+    assert torch.allclose(normalizer.std[:-1], states.std(0, unbiased=False), rtol=1e-4)
+    absorbing_state = torch.zeros(1, states.shape[1] + 1)
+    absorbing_state[0, -1] = 1.0
+    expected = (-normalizer.mean / normalizer.std).clamp(-10, 10)
+    expected[-1] = 1.0  # the indicator passes through
+    assert torch.allclose(learner.normalized(absorbing_state)[0], expected)
+    raw = ValueDICE(absorbing, DEMOS, nu_hidden=[16], actor_hidden=[16], normalize_obs=False)
+    assert torch.equal(raw.normalized(raw.expert["obs"]), raw.expert["obs"])
     run_cli("fit", "--config", str(ROOT / "configs/value_dice/inverted_pendulum.yaml"), "--model.init_args.training.total_steps", "100",
             "--model.init_args.training.eval_episodes", "1", "--checkpoint.every_n_steps", "100", "--evaluation.every_n_steps", "100",
             "--trainer.enable_progress_bar", "false", "--trainer.logger.init_args.save_dir", str(tmp_path))  # fmt: skip

@@ -104,12 +104,15 @@ class ObservationNormalizer(nn.Module):
         self.shift.copy_(-self.mean / self.std)
 
     @torch.no_grad()
-    def set(self, obs: torch.Tensor) -> None:
-        """Statistics of these observations only (e.g. a dataset's)."""
+    def set(self, obs: torch.Tensor, unscaled: Sequence[int] = ()) -> None:
+        """Statistics of these observations only (e.g. a dataset's); the ``unscaled`` dimensions pass
+        through unchanged (mean 0, std 1), e.g. an absorbing-state indicator the data never sets."""
         self.count.zero_()
         self.mean.zero_()
         self.var.fill_(1.0)
         self.update(obs)
+        for dim in unscaled:
+            self.mean[dim], self.var[dim], self.std[dim], self.scale[dim], self.shift[dim] = 0.0, 1.0, 1.0, 1.0, 0.0
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return torch.addcmul(self.shift, obs, self.scale).clamp_(-OBS_CLIP, OBS_CLIP)
