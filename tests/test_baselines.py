@@ -48,6 +48,18 @@ def test_gradient_penalty_of_a_linear_discriminator():
     agent = TensorDict({"obs": torch.randn(16, 2), "action": torch.randn(16, 1)}, batch_size=[16])
     assert gradient_penalty(linear, expert, agent, ("obs", "action")).item() == pytest.approx((w.norm().item() - 1) ** 2, rel=1e-6)
 
+    # A discriminator that standardizes its states, l = w . ((s - m) / std, a): with input_scale the penalty
+    # is taken on the standardized states, so its gradient there is w again.
+    mean, std = torch.tensor([0.5, -2.0]), torch.tensor([0.1, 4.0])
+
+    def standardizing(batch: TensorDict) -> torch.Tensor:
+        return linear(TensorDict({"obs": (batch["obs"] - mean) / std, "action": batch["action"]}, batch_size=batch.batch_size))
+
+    on_raw = gradient_penalty(standardizing, expert, agent, ("obs", "action")).item()
+    on_standardized = gradient_penalty(standardizing, expert, agent, ("obs", "action"), input_scale={"obs": std}).item()
+    assert on_standardized == pytest.approx((w.norm().item() - 1) ** 2, rel=1e-6)
+    assert on_raw == pytest.approx((torch.cat([w[:2] / std, w[2:]]).norm().item() - 1) ** 2, rel=1e-6)
+
 
 def test_airl_discriminator_structure():
     g, h0 = torch.ones(4), torch.zeros(4)

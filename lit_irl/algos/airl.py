@@ -15,7 +15,9 @@ from lit_irl.policy import SACConfig
 from lit_irl.rewards import RewardConfig, RewardModel, refuse_scale_penalty
 from lit_irl.rewards.adversarial import REWARD_FORMS, airl_shaped, reward_from_logits
 
-G_AND_H = RewardConfig(inputs="s", hidden=[256, 256], activation="relu", clamp=None, lr=1e-4, weight_decay=0.0, betas=(0.0, 0.999))
+G_AND_H = RewardConfig(
+    inputs="s", hidden=[256, 256], activation="relu", clamp=None, lr=1e-4, weight_decay=0.0, betas=(0.0, 0.999), normalize_inputs=True
+)
 
 
 class AIRL(GAIL):
@@ -31,7 +33,8 @@ class AIRL(GAIL):
     never enters it.
 
     Args (beyond :class:`GAIL`'s): ``reward`` configures ``g`` and, with the same layers, ``h``
-    (default 2 x 256 ReLU, no clamp, Adam 1e-4 with beta1 0: the f-IRL repo's AIRL); ``gradient_penalty``
+    (default 2 x 256 ReLU, no clamp, Adam 1e-4 with beta1 0, states standardized with the expert's mean
+    and std: the f-IRL repo's AIRL); ``gradient_penalty``
     (default 0, as there) penalizes ``g`` and ``h`` through the interpolated ``s`` and ``s'``.
     """
 
@@ -74,6 +77,9 @@ class AIRL(GAIL):
         if config.normalize_inputs:
             self.reward.set_input_normalization(self.expert["obs"])
             self.shaping.set_input_normalization(self.expert["obs"])
+
+    def input_model(self) -> RewardModel:
+        return self.reward  # g and h standardize with the same expert statistics
 
     def make_discriminator_optimizer(self) -> torch.optim.Optimizer:
         c = self.reward.config

@@ -18,7 +18,9 @@ from lit_irl.policy import SACConfig, SACPolicy
 from lit_irl.rewards import RewardConfig, RewardModel, refuse_scale_penalty
 from lit_irl.rewards.adversarial import check_reward_form, discriminator_loss, gradient_penalty, reward_from_logits
 
-DISCRIMINATOR = RewardConfig(inputs="sa", hidden=[128, 128], activation="tanh", clamp=10.0, lr=3e-4, weight_decay=0.0, betas=(0.0, 0.999))
+DISCRIMINATOR = RewardConfig(
+    inputs="sa", hidden=[128, 128], activation="tanh", clamp=10.0, lr=3e-4, weight_decay=0.0, betas=(0.0, 0.999), normalize_inputs=True
+)
 
 
 class GAIL(OffPolicyLearner):
@@ -41,8 +43,9 @@ class GAIL(OffPolicyLearner):
             or termination bias on envs that end early).
         demonstrations: expert file (D4RL format); ``num_expert_trajectories`` of its first episodes.
         discriminator: its network and optimizer (a logit on ``inputs``: ``sa`` as GAIL, ``s`` for
-            state-only imitation; default 2 x 128 tanh, logits clamped to +-10, Adam 3e-4 with beta1 0:
-            rl_swiss).
+            state-only imitation; default 2 x 128 tanh, logits clamped to +-10, Adam 3e-4 with beta1 0,
+            states standardized with the expert's mean and std: rl_swiss, which standardizes its env's
+            states so; the gradient penalty is then taken on the standardized states).
         reward_form: ``log_d`` (default: rl_swiss, the thesis' GAIL), ``neg_log_one_minus_d`` or ``logit``.
         gradient_penalty: weight of the gradient penalty (0: none; the f-IRL repo uses 4).
         discriminator_updates: discriminator steps per collection batch (rl_swiss: 100 per 1000 env steps).
@@ -102,6 +105,10 @@ class GAIL(OffPolicyLearner):
         if config.normalize_inputs:
             self.discriminator.set_input_normalization(self.expert["obs"])
 
+    def input_model(self) -> RewardModel:
+        """The network whose input standardization the gradient penalty follows."""
+        return self.discriminator
+
     def discriminator_inputs(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The keys the gradient penalty interpolates, and those it passes through."""
         return {"s": ("obs",), "sa": ("obs", "action"), "sas": ("obs", "action", "next_obs")}[self.discriminator.config.inputs], ()
@@ -143,7 +150,9 @@ class GAIL(OffPolicyLearner):
         loss, stats = discriminator_loss(*self.paired_logits(expert, agent))
         if self.penalty_weight > 0:
             keys, carry = self.discriminator_inputs()
-            penalty = gradient_penalty(self.logits, expert, agent, keys, carry=carry)
+            # On the standardized states when the discriminator standardizes them (std 1 otherwise).
+            std = self.input_model().obs_std
+            penalty = gradient_penalty(self.logits, expert, agent, keys, carry=carry, input_scale={"obs": std, "next_obs": std})
             loss = loss + self.penalty_weight * penalty
             stats["discriminator/gradient_penalty"] = penalty.detach()
         self.optimizer_step(loss, optimizer, name="discriminator/loss")

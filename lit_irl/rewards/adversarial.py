@@ -16,7 +16,7 @@ Fixed-horizon or absorbing-state termination removes the bias (``env.termination
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -45,16 +45,20 @@ def discriminator_loss(expert_logits: torch.Tensor, agent_logits: torch.Tensor) 
 
 def gradient_penalty(
     logits: Callable[[TensorDictBase], torch.Tensor], expert: TensorDictBase, agent: TensorDictBase, keys: Sequence[str],
-    generator: torch.Generator | None = None, carry: Sequence[str] = (),
+    generator: torch.Generator | None = None, carry: Sequence[str] = (), input_scale: Mapping[str, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """``mean (||grad_x l(x_hat)|| - 1)^2`` at ``x_hat = eps x_E + (1 - eps) x_A``, ``eps ~ U(0, 1)`` per row
     (Gulrajani et al. 2017, as GAIL / AIRL implementations regularize their discriminators); ``keys``
     are the inputs interpolated and differentiated (``obs``, ``action``, ...), ``carry`` further keys
-    the logit reads, taken from the agent rows."""
+    the logit reads, taken from the agent rows. ``input_scale``: per key, the std by which the model
+    standardizes that input; the gradient is then taken with respect to the standardized input
+    (``std`` times the raw one), as the reference codes do whose data are standardized up front."""
     eps = torch.rand(expert.shape[0], 1, generator=generator).to(expert.device)
     mixed = {key: (eps * expert[key] + (1 - eps) * agent[key]).requires_grad_(True) for key in keys}
     output = logits(TensorDict({**mixed, **{key: agent[key] for key in carry}}, batch_size=expert.batch_size))
     grads = torch.autograd.grad(output.sum(), list(mixed.values()), create_graph=True)
+    scale = input_scale or {}
+    grads = [g * scale[key] if key in scale else g for key, g in zip(mixed, grads, strict=True)]
     norm = torch.cat([g.reshape(g.shape[0], -1) for g in grads], -1).norm(dim=-1)
     return (norm - 1.0).pow(2).mean()
 
