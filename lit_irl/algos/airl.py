@@ -15,9 +15,7 @@ from lit_irl.policy import SACConfig
 from lit_irl.rewards import RewardConfig, RewardModel, refuse_scale_penalty
 from lit_irl.rewards.adversarial import REWARD_FORMS, airl_shaped, reward_from_logits
 
-G_AND_H = RewardConfig(
-    inputs="s", hidden=[256, 256], activation="relu", clamp=None, lr=1e-4, weight_decay=0.0, betas=(0.0, 0.999), normalize_inputs=True
-)
+G_AND_H = RewardConfig(inputs="s", hidden=[256, 256], activation="relu", clamp=None, lr=1e-4, weight_decay=0.0, betas=(0.0, 0.999))
 
 
 class AIRL(GAIL):
@@ -33,8 +31,9 @@ class AIRL(GAIL):
     never enters it.
 
     Args (beyond :class:`GAIL`'s): ``reward`` configures ``g`` and, with the same layers, ``h``
-    (default 2 x 256 ReLU, no clamp, Adam 1e-4 with beta1 0, states standardized with the expert's mean
-    and std: the f-IRL repo's AIRL); ``gradient_penalty``
+    (default 2 x 256 ReLU, no clamp, Adam 1e-4 with beta1 0: the f-IRL repo's AIRL, which also standardizes
+    states with the expert's statistics; ours does not by default: with one trajectory's statistics the
+    unclamped ``f`` ran away, results/history.md); ``gradient_penalty``
     (default 0, as there) penalizes ``g`` and ``h`` through the interpolated ``s`` and ``s'``.
     """
 
